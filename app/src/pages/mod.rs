@@ -1,0 +1,7 @@
+mod auth_forms;
+mod home;
+mod not_found;
+
+pub use auth_forms::{SignIn, SignUp};
+pub use home::Home;
+pub use not_found::NotFound;

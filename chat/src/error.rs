@@ -1,0 +1,57 @@
+use std::time::Duration;
+
+use protocol::{ErrorCode, FieldError};
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything a domain operation can refuse or fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Invalid(#[from] FieldError),
+    #[error("authentication required")]
+    Unauthenticated,
+    /// Same answer whether the user exists or not, so sign-in reveals nothing.
+    #[error("invalid username or password")]
+    BadCredentials,
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    Conflict(&'static str),
+    #[error("too many attempts, try again later")]
+    RateLimited { retry_after: Duration },
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration error: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Invalid(_) => ErrorCode::InvalidInput,
+            Self::Unauthenticated | Self::BadCredentials => ErrorCode::Unauthenticated,
+            Self::Forbidden(_) => ErrorCode::Forbidden,
+            Self::NotFound => ErrorCode::NotFound,
+            Self::Conflict(_) => ErrorCode::Conflict,
+            Self::RateLimited { .. } => ErrorCode::RateLimited,
+            Self::Database(_) | Self::Migrate(_) | Self::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
+    /// What a client may read: the cause of internal errors stays in the logs.
+    pub fn public_message(&self) -> String {
+        match self.code() {
+            ErrorCode::Internal => "internal error".to_owned(),
+            _ => self.to_string(),
+        }
+    }
+
+    pub(crate) fn internal(cause: impl std::fmt::Display) -> Self {
+        Self::Internal(cause.to_string())
+    }
+}

@@ -1,0 +1,78 @@
+//! Confab's server-side domain. Everything that decides who may do what, and what is stored,
+//! lives here; the HTTP host and the Leptos server functions are thin callers of [`Chat`].
+//!
+//! Layout:
+//! - [`storage`]: the database pools and embedded migrations.
+//! - [`accounts`]: registration, sign-in, sessions (JWT + revocable session rows), user search.
+//! - [`error`]: the crate's one error type, which knows its contract code.
+//! - [`web`]: token extraction, the session cookie, client addresses.
+
+/// Users, passwords, tokens and sign-in throttling.
+pub mod accounts;
+/// The crate's error type and its mapping to contract codes.
+pub mod error;
+/// Connection pools and migrations.
+pub mod storage;
+/// Token, cookie and client-address helpers shared by REST handlers and server functions.
+pub mod web;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+pub use accounts::{Session, Viewer};
+pub use error::{Error, Result};
+pub use storage::Db;
+
+/// What the domain needs from configuration; built once by the host.
+#[derive(Clone)]
+pub struct Settings {
+    pub database_url: String,
+    pub jwt_secret: SecretString,
+    pub token_ttl: Duration,
+    /// Mark the session cookie `Secure` (served over https).
+    pub cookie_secure: bool,
+    /// Believe `X-Forwarded-For` (only behind a proxy that sets it).
+    pub trust_forwarded_for: bool,
+}
+
+/// The domain's services: cheap to clone, shared by REST handlers, sockets and server functions.
+#[derive(Clone)]
+pub struct Chat {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    settings: Settings,
+    db: Db,
+    accounts: accounts::Accounts,
+}
+
+impl Chat {
+    /// Connects to the database, applies migrations and readies the services.
+    pub async fn start(settings: &Settings) -> Result<Self> {
+        let db = Db::connect(&settings.database_url).await?;
+        db.migrate().await?;
+        let accounts = accounts::Accounts::new(&settings.jwt_secret, settings.token_ttl);
+        Ok(Self {
+            inner: Arc::new(Inner {
+                settings: settings.clone(),
+                db,
+                accounts,
+            }),
+        })
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    pub fn accounts(&self) -> &accounts::Accounts {
+        &self.inner.accounts
+    }
+}

@@ -1,0 +1,99 @@
+//! Storage goes through sqlx's `Any` driver with portable SQL, so SQLite (embedded default),
+//! PostgreSQL and MySQL share one code path; the database is picked by `DATABASE_URL`.
+//! Queries use `?` placeholders (SQLite and MySQL natively).
+//!
+//! SQLite allows one writer at a time; rather than let concurrent transactions fight over the
+//! lock (and fail with `SQLITE_BUSY` when a read transaction upgrades), writes go through a
+//! one-connection pool and reads through a wider one. WAL lets them run side by side.
+
+use std::time::Duration;
+
+use sqlx::any::{install_default_drivers, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+
+use crate::Result;
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+
+/// The pools: `write` for anything that changes data, `read` for the rest.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pub read: AnyPool,
+    pub write: AnyPool,
+}
+
+impl Db {
+    pub async fn connect(url: &str) -> Result<Self> {
+        install_default_drivers();
+        if url.starts_with("sqlite:") {
+            create_parent_dir(url)?;
+            let pragmas = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                           PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;";
+            let pool = |max: u32| {
+                AnyPoolOptions::new()
+                    .max_connections(max)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .after_connect(move |conn, _| {
+                        Box::pin(async move {
+                            conn.execute(pragmas).await?;
+                            Ok(())
+                        })
+                    })
+            };
+            let write = pool(1).connect(url).await?;
+            let read = pool(8).connect(url).await?;
+            Ok(Self { read, write })
+        } else {
+            Err(crate::Error::internal(
+                "only sqlite: URLs are supported in this version (PostgreSQL and MySQL come next)",
+            ))
+        }
+    }
+
+    pub async fn migrate(&self) -> Result<()> {
+        SQLITE_MIGRATIONS.run(&self.write).await?;
+        Ok(())
+    }
+
+    /// Readiness: can we still run a query?
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
+}
+
+/// The embedded default keeps its file under `data/`: make the folder on first start.
+fn create_parent_dir(url: &str) -> Result<()> {
+    let path = url
+        .trim_start_matches("sqlite:")
+        .trim_start_matches("//")
+        .split('?')
+        .next()
+        .unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        return Ok(());
+    }
+    match std::path::Path::new(path).parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => {
+            std::fs::create_dir_all(dir).map_err(crate::Error::internal)
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Milliseconds since the Unix epoch: the portable way every table stores time.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// RFC 3339 in UTC with milliseconds, as the contract shows time.
+pub fn rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// True when the error is a UNIQUE (or primary key) constraint violation.
+pub fn is_unique_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+}

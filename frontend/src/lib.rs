@@ -1,0 +1,7 @@
+//! The WASM entry point: hydrates the server-rendered Confab app.
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+}

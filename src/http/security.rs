@@ -1,0 +1,100 @@
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderName, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use http_body_util::Limited;
+
+use super::default_header;
+use super::error::ApiError;
+use crate::state::AppState;
+
+/// Headers for every response. HTML pages set their own CSP with a per-response nonce
+/// (see `app::shell`); everything else gets one that allows nothing.
+pub fn with_headers(router: Router<AppState>, production: bool) -> Router<AppState> {
+    let hsts = if production {
+        "max-age=31536000; includeSubDomains"
+    } else {
+        "max-age=0"
+    };
+    router
+        .layer(default_header(
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; frame-ancestors 'none'",
+        ))
+        .layer(default_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(default_header(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(default_header(header::REFERRER_POLICY, "same-origin"))
+        .layer(default_header(
+            HeaderName::from_static("cross-origin-opener-policy"),
+            "same-origin",
+        ))
+        .layer(default_header(
+            HeaderName::from_static("permissions-policy"),
+            "camera=(), microphone=(), geolocation=(), payment=()",
+        ))
+        .layer(default_header(header::STRICT_TRANSPORT_SECURITY, hsts))
+}
+
+/// Refuses state-changing requests sent by another site's page (cross-site request forgery):
+/// when a browser says where the request comes from, it must be us or a configured origin.
+pub async fn same_origin_writes(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let safe = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    if !safe {
+        if let Some(origin) = request.headers().get(header::ORIGIN) {
+            let origin = origin.to_str().unwrap_or("null");
+            let host = request
+                .headers()
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or_default();
+            let ours = origin
+                .split_once("://")
+                .is_some_and(|(_, authority)| !host.is_empty() && authority == host);
+            if !ours && !state.allowed_origins.iter().any(|o| o == origin) {
+                return ApiError::new(
+                    protocol::ErrorCode::Forbidden,
+                    "cross-origin request refused",
+                )
+                .into_response();
+            }
+        }
+    }
+    next.run(request).await
+}
+
+/// Caps every request body (REST and server functions alike) with a contract `413`.
+pub async fn limit_body(State(max): State<usize>, request: Request, next: Next) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > max as u64) {
+        return ApiError::too_large().into_response();
+    }
+    next.run(request.map(|body| Body::new(Limited::new(body, max))))
+        .await
+}
+
+/// The built WASM, JS and CSS keep their names between builds, so browsers must revalidate them
+/// (a cheap 304) rather than run a stale bundle against new server-rendered HTML.
+pub async fn revalidate_static_files(request: Request, next: Next) -> Response {
+    let is_pkg = request.uri().path().starts_with("/pkg/");
+    let mut response = next.run(request).await;
+    if is_pkg {
+        response.headers_mut().insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("no-cache"),
+        );
+    }
+    response
+}

@@ -1,0 +1,115 @@
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use leptos::config::{Env, LeptosOptions};
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::state::AppState;
+
+/// A built server, bound to its port and ready to run.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    addr: SocketAddr,
+}
+
+impl Application {
+    /// Checks configuration (fail-closed), opens and migrates the database, binds the port.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let (jwt_secret, generated) = config.signing_secret()?;
+        if generated {
+            tracing::warn!(
+                "JWT_SECRET is not set: using a random signing key made for this run \
+                 (development only; sessions end when the server restarts)"
+            );
+        }
+        let settings = chat::Settings {
+            database_url: config.database_url.clone(),
+            jwt_secret,
+            token_ttl: config.token_ttl(),
+            cookie_secure: config.cookie_secure(),
+            trust_forwarded_for: config.trust_forwarded_for,
+        };
+        let chat = chat::Chat::start(&settings)
+            .await
+            .context("could not open the database")?;
+
+        let listener = TcpListener::bind(config.site_addr)
+            .await
+            .with_context(|| format!("could not listen on {}", config.site_addr))?;
+        let addr = listener.local_addr()?;
+        let env = if config.leptos_env.eq_ignore_ascii_case("dev") {
+            Env::DEV
+        } else {
+            Env::PROD
+        };
+        let leptos_options = LeptosOptions::builder()
+            .output_name("confab")
+            .site_root(config.site_root.as_str())
+            .site_pkg_dir("pkg")
+            .site_addr(addr)
+            .reload_port(config.reload_port)
+            .env(env)
+            .build();
+        let state = AppState {
+            chat,
+            leptos_options,
+            allowed_origins: Arc::from(config.allowed_origins.clone()),
+        };
+        let router = crate::http::router(state, &config);
+        Ok(Self {
+            listener,
+            router,
+            addr,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then lets requests in flight finish.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        tracing::info!("Confab is listening on http://{}", self.addr);
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+        tracing::info!("Confab stopped");
+        Ok(())
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

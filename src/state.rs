@@ -1,0 +1,11 @@
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+
+/// Everything handlers need; cheap to clone (the domain sits behind an `Arc`).
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub chat: chat::Chat,
+    pub leptos_options: LeptosOptions,
+    /// Origins besides our own that may send credentialed requests.
+    pub allowed_origins: std::sync::Arc<[String]>,
+}
