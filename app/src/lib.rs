@@ -14,7 +14,7 @@ pub mod session;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{path, SsrMode};
 
 /// The HTML document around the app; rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -75,7 +75,8 @@ pub fn App() -> impl IntoView {
         <Title text="Confab" />
         <Router>
             <Routes fallback=pages::NotFound>
-                <Route path=path!("/") view=pages::Home />
+                // Async: the session is known before the headers go out, so a visitor gets a real 302.
+                <Route path=path!("/") view=pages::Home ssr=SsrMode::Async />
                 <Route path=path!("/signin") view=pages::SignIn />
                 <Route path=path!("/signup") view=pages::SignUp />
             </Routes>

@@ -77,7 +77,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
                     }),
                 )
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-                .layer(cors(&state.allowed_origins))
+                .layer(tower::util::option_layer(cors(&state.allowed_origins)))
                 .layer(middleware::from_fn_with_state(
                     state.clone(),
                     security::same_origin_writes,
@@ -93,17 +93,21 @@ pub fn router(state: AppState, config: &Config) -> Router {
 }
 
 /// Credentialed cross-origin calls only from configured origins; none by default.
-fn cors(origins: &Arc<[String]>) -> CorsLayer {
+fn cors(origins: &Arc<[String]>) -> Option<CorsLayer> {
     let list: Vec<HeaderValue> = origins
         .iter()
         .filter_map(|o| HeaderValue::from_str(o).ok())
         .collect();
-    CorsLayer::new()
+    if list.is_empty() {
+        return None;
+    }
+    let layer = CorsLayer::new()
         .allow_origin(AllowOrigin::list(list))
         .allow_credentials(true)
         .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
-        .max_age(Duration::from_secs(600))
+        .max_age(Duration::from_secs(600));
+    Some(layer)
 }
 
 /// A layer that sets `name: value` unless the handler already did.

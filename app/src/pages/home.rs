@@ -14,7 +14,10 @@ pub fn Home() -> impl IntoView {
             {move || Suspend::new(async move {
                 match me.await {
                     Ok(Some(user)) => view! { <Shell user /> }.into_any(),
-                    Ok(None) => view! { <Redirect path="/signin" /> }.into_any(),
+                    Ok(None) => {
+                        signed_out_status();
+                        view! { <Redirect path="/signin" /> }.into_any()
+                    }
                     Err(e) => {
                         view! {
                             <p class="error" role="alert">
@@ -26,6 +29,15 @@ pub fn Home() -> impl IntoView {
                 }
             })}
         </Suspense>
+    }
+}
+
+/// `<Redirect>` sets `Location` during server rendering but leaves the status at 200, which
+/// browsers ignore; make it a real redirect.
+fn signed_out_status() {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(http::StatusCode::FOUND);
     }
 }
 

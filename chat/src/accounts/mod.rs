@@ -156,15 +156,15 @@ impl Chat {
     /// Resolves a bearer token to its caller: signature, algorithm, `exp`/`nbf`, and that the
     /// session was not revoked.
     pub async fn authenticate(&self, token: &str) -> Result<Viewer> {
-        let claims = self.accounts().tokens.verify(token)?;
+        let (user_id, claims) = self.accounts().tokens.verify(token)?;
         let live = sqlx::query("SELECT user_id FROM sessions WHERE id = ? AND expires_at > ?")
             .bind(&claims.jti)
             .bind(now_ms())
             .fetch_optional(&self.db().read)
             .await?;
         match live {
-            Some(row) if row.try_get::<i64, _>("user_id")? == claims.sub => Ok(Viewer {
-                user_id: UserId(claims.sub),
+            Some(row) if row.try_get::<i64, _>("user_id")? == user_id.0 => Ok(Viewer {
+                user_id,
                 session_id: claims.jti,
                 expires_at_ms: claims.exp.saturating_mul(1000),
             }),

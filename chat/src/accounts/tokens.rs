@@ -13,7 +13,8 @@ use crate::{Error, Result};
 
 #[derive(Debug, Serialize, Deserialize)]
 pub(super) struct Claims {
-    pub sub: i64,
+    /// The user id; a string, as RFC 7519 says `sub` is.
+    pub sub: String,
     pub jti: String,
     pub iat: i64,
     pub nbf: i64,
@@ -59,7 +60,7 @@ impl Tokens {
         let now = chrono::Utc::now().timestamp();
         let exp = now.saturating_add(i64::try_from(self.ttl.as_secs()).unwrap_or(i64::MAX));
         let claims = Claims {
-            sub: user.0,
+            sub: user.0.to_string(),
             jti: uuid::Uuid::new_v4().to_string(),
             iat: now,
             nbf: now,
@@ -74,9 +75,12 @@ impl Tokens {
         })
     }
 
-    pub(super) fn verify(&self, token: &str) -> Result<Claims> {
-        decode::<Claims>(token, &self.decoding, &self.validation)
+    /// The user and session a valid token names.
+    pub(super) fn verify(&self, token: &str) -> Result<(UserId, Claims)> {
+        let claims = decode::<Claims>(token, &self.decoding, &self.validation)
             .map(|data| data.claims)
-            .map_err(|_| Error::Unauthenticated)
+            .map_err(|_| Error::Unauthenticated)?;
+        let user = claims.sub.parse().map_err(|_| Error::Unauthenticated)?;
+        Ok((UserId(user), claims))
     }
 }

@@ -1,0 +1,122 @@
+use std::net::SocketAddr;
+
+use confab::{AppEnv, Application, Config};
+use reqwest::{Client, Response, StatusCode};
+use secrecy::SecretString;
+use serde_json::{json, Value};
+use tempfile::TempDir;
+
+/// The signing key the test server uses, so tests can forge tokens with the right key too.
+pub const TEST_SECRET: &str = "test-secret-that-is-long-enough-for-hs256-0123456789";
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub base: String,
+    /// A client without a cookie jar: auth is explicit (`bearer`).
+    pub client: Client,
+    _dir: TempDir,
+}
+
+pub fn test_config(dir: &TempDir) -> Config {
+    let mut config = Config::defaults();
+    config.database_url = format!("sqlite://{}/confab.db?mode=rwc", dir.path().display());
+    config.site_addr = "127.0.0.1:0".parse().expect("address");
+    config.jwt_secret = Some(SecretString::from(TEST_SECRET.to_owned()));
+    config.app_env = AppEnv::Development;
+    config.allowed_origins = vec!["https://friend.example".to_owned()];
+    config
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = test_config(&dir);
+        adjust(&mut config);
+        let app = Application::build(config).await.expect("server builds");
+        let addr = app.addr();
+        tokio::spawn(app.run_until_stopped());
+        Self {
+            addr,
+            base: format!("http://{addr}"),
+            client: Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// A client that keeps cookies, like a browser.
+    pub fn browser(&self) -> Client {
+        Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client")
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn get_as(&self, path: &str, token: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Registers `username` (display name capitalised) and returns `(user, token)`.
+    pub async fn register(&self, username: &str) -> (Value, String) {
+        let res = self
+            .post_json(
+                "/api/auth/register",
+                &json!({
+                    "username": username,
+                    "display_name": format!("{username} Display"),
+                    "password": "correct horse battery",
+                }),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED, "register {username}");
+        let body: Value = res.json().await.expect("json");
+        let token = body["token"].as_str().expect("token").to_owned();
+        (body["user"].clone(), token)
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> Response {
+        self.post_json(
+            "/api/auth/login",
+            &json!({ "username": username, "password": password }),
+        )
+        .await
+    }
+}
+
+/// Asserts the contract's error shape and code; returns the message.
+pub async fn assert_error(res: Response, status: StatusCode, code: &str) -> String {
+    assert_eq!(res.status(), status, "status");
+    let body: Value = res.json().await.expect("error body is JSON");
+    assert_eq!(body["error"]["code"], code, "code in {body}");
+    let message = body["error"]["message"]
+        .as_str()
+        .expect("message")
+        .to_owned();
+    assert!(!message.is_empty());
+    message
+}

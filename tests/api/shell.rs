@@ -1,0 +1,221 @@
+//! The HTTP shell: health, headers, limits, the server-rendered pages and their forms.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::{assert_error, TestApp};
+
+#[tokio::test]
+async fn health_and_readiness_answer() {
+    let app = TestApp::spawn().await;
+    let res = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.json::<Value>().await.unwrap()["status"], "ready");
+}
+
+#[tokio::test]
+async fn every_response_carries_security_headers_and_a_request_id() {
+    let app = TestApp::spawn().await;
+    for path in ["/healthz", "/api/me", "/signin"] {
+        let res = app.client.get(app.url(path)).send().await.unwrap();
+        let h = res.headers();
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        assert!(h.contains_key("referrer-policy"), "{path}");
+        assert!(h.contains_key("x-request-id"), "{path}");
+        assert!(h["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'"));
+    }
+}
+
+#[tokio::test]
+async fn pages_allow_the_wasm_and_only_their_own_inline_scripts() {
+    let app = TestApp::spawn().await;
+    let res = app.client.get(app.url("/signin")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let csp = res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("'wasm-unsafe-eval'"), "{csp}");
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("nonce")
+        .to_owned();
+    let html = res.text().await.unwrap();
+    assert!(html.contains(&format!("nonce=\"{nonce}\"")));
+    assert!(html.contains("/pkg/confab.js"));
+    // A second page load gets a different nonce.
+    let again = app.client.get(app.url("/signin")).send().await.unwrap();
+    assert!(!again.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains(&nonce));
+}
+
+#[tokio::test]
+async fn the_sign_in_and_sign_up_pages_render_on_the_server() {
+    let app = TestApp::spawn().await;
+    let html = app
+        .client
+        .get(app.url("/signin"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("<label for=\"username\">Username</label>"));
+    assert!(html.contains("action=\"/rpc/sign_in\""));
+    let html = app
+        .client
+        .get(app.url("/signup"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Display name"));
+    assert!(html.contains("action=\"/rpc/sign_up\""));
+}
+
+#[tokio::test]
+async fn a_visitor_is_sent_to_sign_in() {
+    let app = TestApp::spawn().await;
+    let res = app.client.get(app.url("/")).send().await.unwrap();
+    assert!(res.status().is_redirection(), "{}", res.status());
+    assert_eq!(res.headers()["location"], "/signin");
+}
+
+#[tokio::test]
+async fn the_forms_work_without_javascript() {
+    let app = TestApp::spawn().await;
+    let browser = app.browser();
+    let origin = app.base.clone();
+    let res = browser
+        .post(app.url("/rpc/sign_up"))
+        .header("origin", &origin)
+        .header("accept", "text/html")
+        .header("referer", app.url("/signup"))
+        .form(&[
+            ("username", "wendy"),
+            ("display_name", "Wendy Darling"),
+            ("password", "neverland"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_redirection(), "{}", res.status());
+    assert_eq!(res.headers()["location"], "/");
+    let html = browser
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Wendy Darling"), "{html}");
+    assert!(html.contains("No conversations yet."));
+
+    let res = browser
+        .post(app.url("/rpc/sign_out"))
+        .header("origin", &origin)
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_redirection());
+    let res = browser.get(app.url("/")).send().await.unwrap();
+    assert_eq!(res.headers()["location"], "/signin");
+
+    let res = browser
+        .post(app.url("/rpc/sign_in"))
+        .header("origin", &origin)
+        .header("accept", "text/html")
+        .form(&[("username", "wendy"), ("password", "neverland")])
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_redirection());
+    let html = browser
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Wendy Darling"));
+}
+
+#[tokio::test]
+async fn unknown_api_paths_and_methods_get_json_errors() {
+    let app = TestApp::spawn().await;
+    let res = app
+        .client
+        .get(app.url("/api/nothing-here"))
+        .send()
+        .await
+        .unwrap();
+    assert_error(res, StatusCode::NOT_FOUND, "not_found").await;
+    let res = app.client.delete(app.url("/api/me")).send().await.unwrap();
+    assert_error(res, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
+    let res = app
+        .client
+        .get(app.url("/no/such/page"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn cross_site_writes_are_refused_and_configured_origins_allowed() {
+    let app = TestApp::spawn().await;
+    let body =
+        serde_json::json!({"username": "sybil", "display_name": "S", "password": "password123"});
+    let res = app
+        .client
+        .post(app.url("/api/auth/register"))
+        .header("origin", "https://evil.example")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_error(res, StatusCode::FORBIDDEN, "forbidden").await;
+    let res = app
+        .client
+        .post(app.url("/api/auth/register"))
+        .header("origin", "https://friend.example")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert_eq!(
+        res.headers()["access-control-allow-origin"],
+        "https://friend.example"
+    );
+}
+
+#[tokio::test]
+async fn responses_are_compressed_when_asked() {
+    let app = TestApp::spawn().await;
+    let res = app
+        .client
+        .get(app.url("/signin"))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["content-encoding"], "gzip");
+}
