@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use clap::builder::TypedValueParser;
 use clap::{Parser, ValueEnum};
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
@@ -76,6 +77,14 @@ pub struct Config {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 64 * 1024)]
     pub max_body_bytes: usize,
+
+    /// Longest message body, in characters (after trimming).
+    #[arg(long, env = "MAX_MESSAGE_CHARS", default_value_t = 4000, value_parser = clap::value_parser!(u32).range(1..=100_000).map(|n: u32| n as usize))]
+    pub max_message_chars: usize,
+
+    /// Most people in one group, owner included.
+    #[arg(long, env = "MAX_GROUP_SIZE", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(2..=100_000).map(|n: u32| n as usize))]
+    pub max_group_size: usize,
 }
 
 fn parse_secret(raw: &str) -> Result<SecretString, String> {

@@ -32,6 +32,8 @@ impl Application {
             token_ttl: config.token_ttl(),
             cookie_secure: config.cookie_secure(),
             trust_forwarded_for: config.trust_forwarded_for,
+            max_message_chars: config.max_message_chars,
+            max_group_size: config.max_group_size,
         };
         let chat = chat::Chat::start(&settings)
             .await

@@ -16,8 +16,9 @@ pub enum Error {
     BadCredentials,
     #[error("{0}")]
     Forbidden(&'static str),
-    #[error("not found")]
-    NotFound,
+    /// Also for things that exist but the caller may not see: existence never leaks.
+    #[error("{0} not found")]
+    NotFound(&'static str),
     #[error("{0}")]
     Conflict(&'static str),
     #[error("too many attempts, try again later")]
@@ -36,7 +37,7 @@ impl Error {
             Self::Invalid(_) => ErrorCode::InvalidInput,
             Self::Unauthenticated | Self::BadCredentials => ErrorCode::Unauthenticated,
             Self::Forbidden(_) => ErrorCode::Forbidden,
-            Self::NotFound => ErrorCode::NotFound,
+            Self::NotFound(_) => ErrorCode::NotFound,
             Self::Conflict(_) => ErrorCode::Conflict,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
             Self::Database(_) | Self::Migrate(_) | Self::Internal(_) => ErrorCode::Internal,

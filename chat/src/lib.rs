@@ -4,13 +4,25 @@
 //! Layout:
 //! - [`storage`]: the database pools and embedded migrations.
 //! - [`accounts`]: registration, sign-in, sessions (JWT + revocable session rows), user search.
+//! - [`posts`]: help-request posts.
+//! - [`conversations`]: direct, group and post-linked conversations, the list, participants.
+//! - [`messages`]: sending (gap-free `seq`, idempotent `client_id`), history, edits, read state.
+//! - [`changes`]: the per-conversation change record that resuming clients read.
 //! - [`error`]: the crate's one error type, which knows its contract code.
 //! - [`web`]: token extraction, the session cookie, client addresses.
 
 /// Users, passwords, tokens and sign-in throttling.
 pub mod accounts;
+/// Every change to a conversation, numbered per conversation.
+pub mod changes;
+/// Conversations and their participants.
+pub mod conversations;
 /// The crate's error type and its mapping to contract codes.
 pub mod error;
+/// Messages and read state.
+pub mod messages;
+/// Help-request posts.
+pub mod posts;
 /// Connection pools and migrations.
 pub mod storage;
 /// Token, cookie and client-address helpers shared by REST handlers and server functions.
@@ -35,6 +47,10 @@ pub struct Settings {
     pub cookie_secure: bool,
     /// Believe `X-Forwarded-For` (only behind a proxy that sets it).
     pub trust_forwarded_for: bool,
+    /// Longest message body, in characters.
+    pub max_message_chars: usize,
+    /// Most people in one group.
+    pub max_group_size: usize,
 }
 
 /// The domain's services: cheap to clone, shared by REST handlers, sockets and server functions.

@@ -4,6 +4,7 @@ use std::fmt;
 
 /// A user's id: opaque to clients, a number on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct UserId(pub i64);
 
@@ -15,6 +16,7 @@ impl fmt::Display for UserId {
 
 /// The contract's User resource.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct User {
     pub id: UserId,
     pub username: String,
@@ -113,6 +115,7 @@ impl fmt::Debug for Password {
 
 /// `POST /api/auth/register`.
 #[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegisterRequest {
     pub username: String,
     pub display_name: String,
@@ -123,6 +126,7 @@ pub struct RegisterRequest {
 
 /// `POST /api/auth/login`.
 #[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginRequest {
     pub username: String,
     pub password: String,
@@ -130,6 +134,7 @@ pub struct LoginRequest {
 
 /// Answer to register and login; the same token is also set as an HttpOnly cookie.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuthResponse {
     pub user: User,
     pub token: String,
@@ -137,6 +142,7 @@ pub struct AuthResponse {
 
 /// `GET /api/users`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UsersResponse {
     pub users: Vec<User>,
 }

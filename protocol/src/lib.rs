@@ -5,11 +5,18 @@
 //! - [`error`]: the contract's `{error:{code,message}}` body and its typed codes.
 //! - [`text`]: the text rules every user-supplied string goes through.
 //! - [`accounts`]: users, sign-up/sign-in requests and the newtypes that enforce their limits.
+//! - [`conversations`], [`messages`], [`posts`]: the chat resources and their requests.
 
 /// Users and the sign-up / sign-in exchange.
 pub mod accounts;
+/// Direct, group and post-linked conversations; participants and roles.
+pub mod conversations;
 /// Errors as the contract puts them on the wire.
 pub mod error;
+/// Messages and history pages.
+pub mod messages;
+/// Help-request posts.
+pub mod posts;
 /// Trimming and control-character rules shared by names, titles and bodies.
 pub mod text;
 
@@ -17,4 +24,13 @@ pub use accounts::{
     AuthResponse, DisplayName, LoginRequest, Password, RegisterRequest, User, UserId, Username,
     UsersResponse,
 };
+pub use conversations::{
+    AddParticipant, ChangeRole, Conversation, ConversationId, ConversationKind, ConversationList,
+    CreateConversation, GroupTitle, MarkRead, NewConversation, Participant, PostRef,
+    RenameConversation, Role,
+};
 pub use error::{ErrorBody, ErrorCode, ErrorDetail, FieldError};
+pub use messages::{
+    ClientMsgId, EditMessage, Message, MessageBody, MessageId, MessagePage, SendMessage,
+};
+pub use posts::{CreatePost, Post, PostId, PostList};

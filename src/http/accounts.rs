@@ -7,7 +7,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use protocol::{AuthResponse, LoginRequest, RegisterRequest, User, UsersResponse};
+use protocol::{AuthResponse, ErrorBody, LoginRequest, RegisterRequest, User, UsersResponse};
 use serde::Deserialize;
 
 use super::error::ApiError;
@@ -23,6 +23,10 @@ pub fn router() -> Router<AppState> {
         .route("/users", get(users))
 }
 
+#[utoipa::path(post, path = "/api/auth/register", tag = "accounts", request_body = RegisterRequest,
+    responses((status = 201, description = "Signed up; the session cookie is set too", body = AuthResponse),
+              (status = 400, description = "A field breaks a rule (named in the message)", body = ErrorBody),
+              (status = 409, description = "The username is taken", body = ErrorBody)))]
 async fn register(
     State(state): State<AppState>,
     Json(req): Json<RegisterRequest>,
@@ -31,6 +35,10 @@ async fn register(
     Ok(signed_in(&state, StatusCode::CREATED, user, session))
 }
 
+#[utoipa::path(post, path = "/api/auth/login", tag = "accounts", request_body = LoginRequest,
+    responses((status = 200, description = "Signed in; the session cookie is set too", body = AuthResponse),
+              (status = 401, description = "Wrong username or password (one message for both)", body = ErrorBody),
+              (status = 429, description = "Too many failures; see Retry-After", body = ErrorBody)))]
 async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -43,6 +51,8 @@ async fn login(
 }
 
 /// Revokes the presented token if it is valid, and always clears the cookie.
+#[utoipa::path(post, path = "/api/auth/logout", tag = "accounts",
+    responses((status = 204, description = "The token is revoked and the cookie cleared")))]
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     if let Some(token) = chat::web::token_from_headers(&headers) {
         if let Ok(viewer) = state.chat.authenticate(&token).await {
@@ -55,6 +65,8 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Res
     ))
 }
 
+#[utoipa::path(get, path = "/api/me", tag = "accounts", security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, body = User), (status = 401, body = ErrorBody)))]
 async fn me(
     State(state): State<AppState>,
     Auth(viewer): Auth,
@@ -68,6 +80,9 @@ struct UsersQuery {
     q: String,
 }
 
+#[utoipa::path(get, path = "/api/users", tag = "accounts", security(("bearer" = []), ("cookie" = [])),
+    params(("q" = Option<String>, Query, description = "Prefix of a username or display name, any case")),
+    responses((status = 200, description = "At most 20 users, by username", body = UsersResponse), (status = 401, body = ErrorBody)))]
 async fn users(
     State(state): State<AppState>,
     Auth(_): Auth,

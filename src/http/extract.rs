@@ -1,7 +1,7 @@
 //! axum's own extractors answer bad input with plain text; these wrap them so every refusal is
 //! the contract's JSON error, naming the field where serde can.
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
@@ -85,5 +85,23 @@ impl FromRequestParts<AppState> for Auth {
         let token =
             chat::web::token_from_headers(&parts.headers).ok_or(chat::Error::Unauthenticated)?;
         Ok(Self(state.chat.authenticate(&token).await?))
+    }
+}
+
+/// Path parameters; a malformed id is `404 not_found` (no such resource), never plain text.
+pub struct Path<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for Path<T>
+where
+    axum::extract::Path<T>: FromRequestParts<S, Rejection = PathRejection>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Self(value)),
+            Err(_) => Err(ApiError::not_found()),
+        }
     }
 }

@@ -2,11 +2,16 @@
 //! server functions (`/rpc`), static files, and the layers every response goes through.
 
 mod accounts;
+mod conversations;
+/// OpenAPI document and its HTML page.
+mod docs;
 /// Contract error bodies.
 pub mod error;
 /// Extractors that answer bad input with contract errors.
 pub mod extract;
 mod health;
+mod messages;
+mod posts;
 /// Security headers, origin checks and body limits.
 mod security;
 
@@ -35,6 +40,10 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn router(state: AppState, config: &Config) -> Router {
     let api = Router::new()
         .merge(accounts::router())
+        .merge(conversations::router())
+        .merge(messages::router())
+        .merge(posts::router())
+        .merge(docs::router())
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() });
 

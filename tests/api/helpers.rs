@@ -1,5 +1,3 @@
-use std::net::SocketAddr;
-
 use confab::{AppEnv, Application, Config};
 use reqwest::{Client, Response, StatusCode};
 use secrecy::SecretString;
@@ -10,7 +8,6 @@ use tempfile::TempDir;
 pub const TEST_SECRET: &str = "test-secret-that-is-long-enough-for-hs256-0123456789";
 
 pub struct TestApp {
-    pub addr: SocketAddr,
     pub base: String,
     /// A client without a cookie jar: auth is explicit (`bearer`).
     pub client: Client,
@@ -40,7 +37,6 @@ impl TestApp {
         let addr = app.addr();
         tokio::spawn(app.run_until_stopped());
         Self {
-            addr,
             base: format!("http://{addr}"),
             client: Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
@@ -119,4 +115,99 @@ pub async fn assert_error(res: Response, status: StatusCode, code: &str) -> Stri
         .to_owned();
     assert!(!message.is_empty());
     message
+}
+
+/// A signed-in test user.
+#[derive(Clone)]
+pub struct Person {
+    pub id: i64,
+    pub token: String,
+}
+
+impl TestApp {
+    pub async fn person(&self, username: &str) -> Person {
+        let (user, token) = self.register(username).await;
+        Person {
+            id: user["id"].as_i64().expect("id"),
+            token,
+        }
+    }
+
+    /// Sends `method path` as `who` with an optional JSON body. The request is built before
+    /// the future is returned, so the future borrows neither `who` nor `path`.
+    pub fn call(
+        &self,
+        who: &Person,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> impl std::future::Future<Output = Response> + 'static {
+        let mut req = self
+            .client
+            .request(method, self.url(path))
+            .bearer_auth(&who.token);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        async move { req.send().await.expect("request") }
+    }
+
+    pub fn get(
+        &self,
+        who: &Person,
+        path: &str,
+    ) -> impl std::future::Future<Output = Response> + 'static {
+        self.call(who, reqwest::Method::GET, path, None)
+    }
+
+    pub fn post(
+        &self,
+        who: &Person,
+        path: &str,
+        body: Value,
+    ) -> impl std::future::Future<Output = Response> + 'static {
+        self.call(who, reqwest::Method::POST, path, Some(body))
+    }
+
+    /// Creates a conversation and returns its JSON (201 or 200).
+    pub async fn conversation(&self, who: &Person, body: Value) -> Value {
+        let res = self.post(who, "/api/conversations", body).await;
+        assert!(
+            res.status().is_success(),
+            "create conversation: {}",
+            res.status()
+        );
+        res.json().await.expect("json")
+    }
+
+    pub async fn group(&self, owner: &Person, title: &str, members: &[&Person]) -> i64 {
+        let ids: Vec<i64> = members.iter().map(|p| p.id).collect();
+        self.conversation(
+            owner,
+            json!({"kind": "group", "title": title, "user_ids": ids}),
+        )
+        .await["id"]
+            .as_i64()
+            .expect("id")
+    }
+
+    pub async fn direct(&self, a: &Person, b: &Person) -> i64 {
+        self.conversation(a, json!({"kind": "direct", "user_id": b.id}))
+            .await["id"]
+            .as_i64()
+            .expect("id")
+    }
+
+    /// Sends a message and returns it.
+    pub async fn send(&self, who: &Person, conversation: i64, body: &str) -> Value {
+        let res = self
+            .post(
+                who,
+                &format!("/api/conversations/{conversation}/messages"),
+                json!({"body": body}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED, "send");
+        res.json().await.expect("json")
+    }
 }

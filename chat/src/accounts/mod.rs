@@ -177,7 +177,7 @@ impl Chat {
             .bind(id.0)
             .fetch_optional(&self.db().read)
             .await?
-            .ok_or(Error::NotFound)?;
+            .ok_or(Error::NotFound("user"))?;
         user_from_row(&row)
     }
 
@@ -225,7 +225,7 @@ impl Chat {
     }
 }
 
-fn user_from_row(row: &sqlx::any::AnyRow) -> Result<User> {
+pub(crate) fn user_from_row(row: &sqlx::any::AnyRow) -> Result<User> {
     Ok(User {
         id: UserId(row.try_get("id")?),
         username: row.try_get("username")?,

@@ -1,0 +1,272 @@
+//! Messages: send (numbered 1, 2, 3… per conversation, idempotent on the sender's `client_id`),
+//! history pages, edit, delete, and read state.
+
+use protocol::{
+    ClientMsgId, ConversationId, ConversationKind, FieldError, Message, MessageBody, MessageId,
+    SendMessage, UserId,
+};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+use tracing::instrument;
+
+use crate::changes::{self, Change, ChangeKind};
+use crate::conversations::membership;
+use crate::storage::{now_ms, rfc3339};
+use crate::{Chat, Error, Result};
+
+const COLUMNS: &str =
+    "id, conversation_id, sender_id, client_id, body, seq, created_at, edited_at, deleted";
+
+/// A message from a row whose message columns carry `prefix` (the list aliases them `lm_`).
+pub(crate) fn message_from_row(row: &AnyRow, prefix: &str) -> Result<Message> {
+    let col = |name: &str| format!("{prefix}{name}");
+    Ok(Message {
+        id: MessageId(row.try_get(col("id").as_str())?),
+        conversation_id: ConversationId(row.try_get(col("conversation_id").as_str())?),
+        sender_id: UserId(row.try_get(col("sender_id").as_str())?),
+        client_id: row.try_get(col("client_id").as_str())?,
+        body: row.try_get(col("body").as_str())?,
+        seq: row.try_get(col("seq").as_str())?,
+        created_at: rfc3339(row.try_get(col("created_at").as_str())?),
+        edited_at: row
+            .try_get::<Option<i64>, _>(col("edited_at").as_str())?
+            .map(rfc3339),
+        deleted: row.try_get::<i64, _>(col("deleted").as_str())? != 0,
+    })
+}
+
+/// A page of history, oldest first.
+#[derive(Debug, Clone, Default)]
+pub struct HistoryQuery {
+    /// Only messages with a smaller seq; `None` for the newest page.
+    pub before: Option<i64>,
+    /// Page size; 0 means the default.
+    pub limit: usize,
+}
+
+impl HistoryQuery {
+    pub const DEFAULT_LIMIT: usize = 50;
+    pub const MAX_LIMIT: usize = 100;
+}
+
+impl Chat {
+    /// Stores a message. With a `client_id` this sender used before in this conversation, the
+    /// first message comes back instead (flag `false`) and nothing new is stored.
+    #[instrument(skip(self, request), fields(user_id = %me, conversation_id = %id))]
+    pub async fn send_message(
+        &self,
+        me: UserId,
+        id: ConversationId,
+        request: SendMessage,
+    ) -> Result<(Message, bool)> {
+        let body = MessageBody::parse(&request.body, self.settings().max_message_chars)?;
+        let client_id = request
+            .client_id
+            .as_deref()
+            .map(ClientMsgId::parse)
+            .transpose()?;
+        let mut tx = self.db().write.begin().await?;
+        membership(&mut *tx, id, me).await?;
+        if let Some(client_id) = &client_id {
+            let sql =
+                format!("SELECT {COLUMNS} FROM messages WHERE sender_id = ? AND client_id = ?");
+            let earlier = sqlx::query(&sql)
+                .bind(me.0)
+                .bind(client_id.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+            if let Some(row) = earlier {
+                let message = message_from_row(&row, "")?;
+                if message.conversation_id != id {
+                    return Err(Error::Conflict(
+                        "client_id was already used for another conversation",
+                    ));
+                }
+                return Ok((message, false));
+            }
+        }
+        let now = now_ms();
+        let row = sqlx::query(
+            "UPDATE conversations SET last_seq = last_seq + 1, version = version + 1, \
+             updated_at = ? WHERE id = ? RETURNING last_seq, version",
+        )
+        .bind(now)
+        .bind(id.0)
+        .fetch_one(&mut *tx)
+        .await?;
+        let seq: i64 = row.try_get("last_seq")?;
+        let version: i64 = row.try_get("version")?;
+        let sql = format!(
+            "INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, created_at, deleted) \
+             VALUES (?, ?, ?, ?, ?, ?, 0) RETURNING {COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(id.0)
+            .bind(seq)
+            .bind(me.0)
+            .bind(client_id.as_ref().map(ClientMsgId::as_str))
+            .bind(body.as_str())
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+        let message = message_from_row(&row, "")?;
+        changes::insert(
+            &mut tx,
+            id.0,
+            version,
+            Change::new(ChangeKind::MessageNew).message(message.id.0, seq),
+            now,
+        )
+        .await?;
+        // Sending marks the conversation read up to this message, for the sender.
+        advance_read(&mut tx, id, me, seq).await?;
+        tx.commit().await?;
+        Ok((message, true))
+    }
+
+    /// A page of history, oldest first, and whether older messages remain.
+    pub async fn history(
+        &self,
+        me: UserId,
+        id: ConversationId,
+        query: &HistoryQuery,
+    ) -> Result<(Vec<Message>, bool)> {
+        membership(&self.db().read, id, me).await?;
+        let limit = match query.limit {
+            0 => HistoryQuery::DEFAULT_LIMIT,
+            n => n.min(HistoryQuery::MAX_LIMIT),
+        };
+        let sql = format!(
+            "SELECT {COLUMNS} FROM messages WHERE conversation_id = ? AND seq < ? \
+             ORDER BY seq DESC LIMIT ?"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(id.0)
+            .bind(query.before.unwrap_or(i64::MAX))
+            .bind(i64::try_from(limit + 1).unwrap_or(i64::MAX))
+            .fetch_all(&self.db().read)
+            .await?;
+        let has_more = rows.len() > limit;
+        let mut messages = rows
+            .iter()
+            .take(limit)
+            .map(|r| message_from_row(r, ""))
+            .collect::<Result<Vec<_>>>()?;
+        messages.reverse();
+        Ok((messages, has_more))
+    }
+
+    /// Replaces a message's body; its sender only, and not once deleted.
+    #[instrument(skip(self, body), fields(user_id = %me, message_id = %id))]
+    pub async fn edit_message(&self, me: UserId, id: MessageId, body: &str) -> Result<Message> {
+        let body = MessageBody::parse(body, self.settings().max_message_chars)?;
+        let mut tx = self.db().write.begin().await?;
+        let (message, _) = visible_message(&mut tx, me, id).await?;
+        if message.sender_id != me {
+            return Err(Error::Forbidden("only its sender can edit a message"));
+        }
+        if message.deleted {
+            return Err(Error::Conflict("the message was deleted"));
+        }
+        let sql =
+            format!("UPDATE messages SET body = ?, edited_at = ? WHERE id = ? RETURNING {COLUMNS}");
+        let row = sqlx::query(&sql)
+            .bind(body.as_str())
+            .bind(now_ms())
+            .bind(id.0)
+            .fetch_one(&mut *tx)
+            .await?;
+        let edited = message_from_row(&row, "")?;
+        let change = Change::new(ChangeKind::MessageEdited).message(id.0, edited.seq);
+        changes::record(&mut tx, edited.conversation_id.0, change).await?;
+        tx.commit().await?;
+        Ok(edited)
+    }
+
+    /// Deletes a message (its id and seq stay; the body goes): its sender, or an owner or
+    /// admin of the group. Deleting it again changes nothing.
+    #[instrument(skip(self), fields(user_id = %me, message_id = %id))]
+    pub async fn delete_message(&self, me: UserId, id: MessageId) -> Result<Option<Message>> {
+        let mut tx = self.db().write.begin().await?;
+        let (message, member) = visible_message(&mut tx, me, id).await?;
+        let moderates = member.kind == ConversationKind::Group && member.role.manages();
+        if message.sender_id != me && !moderates {
+            return Err(Error::Forbidden(
+                "only its sender or a group admin can delete a message",
+            ));
+        }
+        if message.deleted {
+            return Ok(None);
+        }
+        let sql =
+            format!("UPDATE messages SET body = '', deleted = 1 WHERE id = ? RETURNING {COLUMNS}");
+        let row = sqlx::query(&sql).bind(id.0).fetch_one(&mut *tx).await?;
+        let deleted = message_from_row(&row, "")?;
+        let change = Change::new(ChangeKind::MessageDeleted).message(id.0, deleted.seq);
+        changes::record(&mut tx, deleted.conversation_id.0, change).await?;
+        tx.commit().await?;
+        Ok(Some(deleted))
+    }
+
+    /// Marks the conversation read up to `seq` (clamped to the last message). Never moves
+    /// back. Returns the read position when it moved.
+    #[instrument(skip(self), fields(user_id = %me, conversation_id = %id))]
+    pub async fn mark_read(&self, me: UserId, id: ConversationId, seq: i64) -> Result<Option<i64>> {
+        if seq < 0 {
+            return Err(FieldError::new("seq", "must not be negative").into());
+        }
+        let mut tx = self.db().write.begin().await?;
+        let member = membership(&mut *tx, id, me).await?;
+        let seq = seq.min(member.last_seq);
+        if seq <= member.last_read_seq {
+            return Ok(None);
+        }
+        advance_read(&mut tx, id, me, seq).await?;
+        changes::record(
+            &mut tx,
+            id.0,
+            Change::new(ChangeKind::Read).user(me.0).seq(seq),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(seq))
+    }
+}
+
+/// The message, if `me` takes part in its conversation (404 otherwise), and `me`'s place there.
+async fn visible_message(
+    conn: &mut AnyConnection,
+    me: UserId,
+    id: MessageId,
+) -> Result<(Message, crate::conversations::Membership)> {
+    let sql = format!("SELECT {COLUMNS} FROM messages WHERE id = ?");
+    let row = sqlx::query(&sql)
+        .bind(id.0)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(Error::NotFound("message"))?;
+    let message = message_from_row(&row, "")?;
+    let member = membership(&mut *conn, message.conversation_id, me)
+        .await
+        .map_err(|_| Error::NotFound("message"))?;
+    Ok((message, member))
+}
+
+async fn advance_read(
+    conn: &mut AnyConnection,
+    id: ConversationId,
+    user: UserId,
+    seq: i64,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE participants SET last_read_seq = ? \
+         WHERE conversation_id = ? AND user_id = ? AND last_read_seq < ?",
+    )
+    .bind(seq)
+    .bind(id.0)
+    .bind(user.0)
+    .bind(seq)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,53 @@
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+use crate::{text, FieldError, User};
+
+/// A help-request post's id: opaque to clients, a number on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(transparent)]
+pub struct PostId(pub i64);
+
+impl fmt::Display for PostId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// The contract's Post resource: a help request a conversation can be tied to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Post {
+    pub id: PostId,
+    pub author: User,
+    pub title: String,
+    pub body: String,
+    pub created_at: String,
+}
+
+/// `POST /api/posts`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CreatePost {
+    pub title: String,
+    pub body: String,
+}
+
+/// `GET /api/posts`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PostList {
+    pub posts: Vec<Post>,
+    pub next_cursor: Option<String>,
+}
+
+/// Post title: 1–200 characters on one line.
+pub fn parse_post_title(raw: &str) -> Result<String, FieldError> {
+    text::clean("title", raw, 1, 200, false)
+}
+
+/// Post body: 1–10,000 characters, newlines and tabs kept.
+pub fn parse_post_body(raw: &str) -> Result<String, FieldError> {
+    text::clean("body", raw, 1, 10_000, true)
+}

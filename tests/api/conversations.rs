@@ -1,0 +1,603 @@
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::helpers::{assert_error, TestApp};
+
+#[tokio::test]
+async fn a_direct_conversation_is_created_once_from_either_side() {
+    let app = TestApp::spawn().await;
+    let (ann, bob) = (app.person("ann").await, app.person("bob").await);
+    let res = app
+        .post(
+            &ann,
+            "/api/conversations",
+            json!({"kind": "direct", "user_id": bob.id}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let first: Value = res.json().await.unwrap();
+    assert_eq!(first["kind"], "direct");
+    assert_eq!(first["title"], Value::Null);
+    assert_eq!(first["post"], Value::Null);
+    assert_eq!(first["last_message"], Value::Null);
+    assert_eq!(first["last_seq"], 0);
+    assert_eq!(first["unread_count"], 0);
+    assert_eq!(first["participants"].as_array().unwrap().len(), 2);
+    assert!(first["updated_at"].as_str().unwrap().ends_with('Z'));
+
+    let again = app
+        .post(
+            &ann,
+            "/api/conversations",
+            json!({"kind": "direct", "user_id": bob.id}),
+        )
+        .await;
+    assert_eq!(again.status(), StatusCode::OK);
+    assert_eq!(again.json::<Value>().await.unwrap()["id"], first["id"]);
+    let other_side = app
+        .post(
+            &bob,
+            "/api/conversations",
+            json!({"kind": "direct", "user_id": ann.id}),
+        )
+        .await;
+    assert_eq!(other_side.status(), StatusCode::OK);
+    assert_eq!(other_side.json::<Value>().await.unwrap()["id"], first["id"]);
+}
+
+#[tokio::test]
+async fn concurrent_duplicate_creation_gives_one_conversation() {
+    let app = TestApp::spawn().await;
+    let (ann, bob) = (app.person("ann").await, app.person("bob").await);
+    let mut tasks = Vec::new();
+    for i in 0..10 {
+        let (a, b) = if i % 2 == 0 {
+            (&ann, &bob)
+        } else {
+            (&bob, &ann)
+        };
+        tasks.push(app.post(
+            a,
+            "/api/conversations",
+            json!({"kind": "direct", "user_id": b.id}),
+        ));
+    }
+    let results = futures::future::join_all(tasks).await;
+    let mut ids = Vec::new();
+    let mut created = 0;
+    for res in results {
+        if res.status() == StatusCode::CREATED {
+            created += 1;
+        } else {
+            assert_eq!(res.status(), StatusCode::OK);
+        }
+        ids.push(res.json::<Value>().await.unwrap()["id"].clone());
+    }
+    assert_eq!(created, 1);
+    ids.dedup();
+    assert_eq!(ids.len(), 1);
+    let list: Value = app
+        .get(&ann, "/api/conversations")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["conversations"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn direct_conversation_errors() {
+    let app = TestApp::spawn().await;
+    let ann = app.person("ann").await;
+    let res = app
+        .post(
+            &ann,
+            "/api/conversations",
+            json!({"kind": "direct", "user_id": ann.id}),
+        )
+        .await;
+    assert!(assert_error(res, StatusCode::BAD_REQUEST, "invalid_input")
+        .await
+        .contains("user_id"));
+    let res = app
+        .post(
+            &ann,
+            "/api/conversations",
+            json!({"kind": "direct", "user_id": 9999}),
+        )
+        .await;
+    assert_error(res, StatusCode::NOT_FOUND, "not_found").await;
+    let res = app
+        .post(&ann, "/api/conversations", json!({"kind": "direct"}))
+        .await;
+    assert!(assert_error(res, StatusCode::BAD_REQUEST, "invalid_input")
+        .await
+        .contains("user_id"));
+    let res = app
+        .post(&ann, "/api/conversations", json!({"kind": "channel"}))
+        .await;
+    assert_error(res, StatusCode::BAD_REQUEST, "invalid_input").await;
+    let res = app
+        .post(&ann, "/api/conversations", json!({"user_id": 1}))
+        .await;
+    assert!(assert_error(res, StatusCode::BAD_REQUEST, "invalid_input")
+        .await
+        .contains("kind"));
+}
+
+#[tokio::test]
+async fn a_group_has_an_owner_members_and_a_checked_title() {
+    let app = TestApp::spawn().await;
+    let (ann, bob, cat) = (
+        app.person("ann").await,
+        app.person("bob").await,
+        app.person("cat").await,
+    );
+    let res = app
+        .post(&ann, "/api/conversations", json!({"kind": "group", "title": "  Class of '09 ", "user_ids": [bob.id, cat.id, bob.id, ann.id]}))
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let group: Value = res.json().await.unwrap();
+    assert_eq!(group["title"], "Class of '09");
+    let roles: Vec<(i64, String)> = group["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["user"]["id"].as_i64().unwrap(),
+                p["role"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(roles.len(), 3);
+    assert!(roles.contains(&(ann.id, "owner".to_owned())));
+    assert!(roles.contains(&(bob.id, "member".to_owned())));
+
+    for (body, field) in [
+        (
+            json!({"kind": "group", "title": "", "user_ids": []}),
+            "title",
+        ),
+        (
+            json!({"kind": "group", "title": "x".repeat(101), "user_ids": []}),
+            "title",
+        ),
+        (
+            json!({"kind": "group", "title": "a\u{1}b", "user_ids": []}),
+            "title",
+        ),
+        (json!({"kind": "group", "user_ids": []}), "title"),
+        (
+            json!({"kind": "group", "title": "t", "user_ids": "nope"}),
+            "user_ids",
+        ),
+    ] {
+        let res = app.post(&ann, "/api/conversations", body).await;
+        assert!(assert_error(res, StatusCode::BAD_REQUEST, "invalid_input")
+            .await
+            .contains(field));
+    }
+    let res = app
+        .post(
+            &ann,
+            "/api/conversations",
+            json!({"kind": "group", "title": "t", "user_ids": [424242]}),
+        )
+        .await;
+    assert_error(res, StatusCode::NOT_FOUND, "not_found").await;
+}
+
+#[tokio::test]
+async fn group_size_is_limited() {
+    let app = TestApp::spawn_with(|c| c.max_group_size = 3).await;
+    let people = [
+        app.person("ann").await,
+        app.person("bob").await,
+        app.person("cat").await,
+        app.person("dan").await,
+    ];
+    let ids: Vec<i64> = people[1..].iter().map(|p| p.id).collect();
+    let res = app
+        .post(
+            &people[0],
+            "/api/conversations",
+            json!({"kind": "group", "title": "t", "user_ids": ids}),
+        )
+        .await;
+    assert!(assert_error(res, StatusCode::BAD_REQUEST, "invalid_input")
+        .await
+        .contains("user_ids"));
+    let id = app.group(&people[0], "t", &[&people[1], &people[2]]).await;
+    let res = app
+        .post(
+            &people[0],
+            &format!("/api/conversations/{id}/participants"),
+            json!({"user_id": people[3].id}),
+        )
+        .await;
+    assert_error(res, StatusCode::BAD_REQUEST, "invalid_input").await;
+}
+
+#[tokio::test]
+async fn post_linked_conversations_are_one_per_post_and_asker() {
+    let app = TestApp::spawn().await;
+    let (author, helper, other) = (
+        app.person("author").await,
+        app.person("helper").await,
+        app.person("other").await,
+    );
+    let res = app
+        .post(
+            &author,
+            "/api/posts",
+            json!({"title": "Need help with Rust lifetimes", "body": "Anyone?\nThanks"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let post: Value = res.json().await.unwrap();
+    assert_eq!(post["author"]["id"], author.id);
+    assert_eq!(post["body"], "Anyone?\nThanks");
+    let post_id = post["id"].as_i64().unwrap();
+
+    let res = app
+        .post(
+            &helper,
+            "/api/conversations",
+            json!({"kind": "post_linked", "post_id": post_id}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let first: Value = res.json().await.unwrap();
+    assert_eq!(first["kind"], "post_linked");
+    assert_eq!(
+        first["post"],
+        json!({"id": post_id, "title": "Need help with Rust lifetimes"})
+    );
+    let ids: Vec<i64> = first["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["user"]["id"].as_i64().unwrap())
+        .collect();
+    assert!(ids.contains(&author.id) && ids.contains(&helper.id) && ids.len() == 2);
+
+    let res = app
+        .post(
+            &helper,
+            "/api/conversations",
+            json!({"kind": "post_linked", "post_id": post_id}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.json::<Value>().await.unwrap()["id"], first["id"]);
+    // Another asker gets their own conversation about the same post.
+    let res = app
+        .post(
+            &other,
+            "/api/conversations",
+            json!({"kind": "post_linked", "post_id": post_id}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert_ne!(res.json::<Value>().await.unwrap()["id"], first["id"]);
+    // The author cannot ask about their own post; unknown posts are 404.
+    let res = app
+        .post(
+            &author,
+            "/api/conversations",
+            json!({"kind": "post_linked", "post_id": post_id}),
+        )
+        .await;
+    assert!(assert_error(res, StatusCode::BAD_REQUEST, "invalid_input")
+        .await
+        .contains("post_id"));
+    let res = app
+        .post(
+            &helper,
+            "/api/conversations",
+            json!({"kind": "post_linked", "post_id": 777}),
+        )
+        .await;
+    assert_error(res, StatusCode::NOT_FOUND, "not_found").await;
+}
+
+#[tokio::test]
+async fn posts_list_newest_first_with_pages() {
+    let app = TestApp::spawn().await;
+    let ann = app.person("ann").await;
+    for i in 0..5 {
+        let res = app
+            .post(
+                &ann,
+                "/api/posts",
+                json!({"title": format!("post {i}"), "body": "b"}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+    }
+    let page: Value = app
+        .get(&ann, "/api/posts?limit=3")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let titles: Vec<&str> = page["posts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["post 4", "post 3", "post 2"]);
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let page: Value = app
+        .get(&ann, &format!("/api/posts?limit=3&cursor={cursor}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let titles: Vec<&str> = page["posts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["post 1", "post 0"]);
+    assert_eq!(page["next_cursor"], Value::Null);
+    let one = page["posts"][0]["id"].as_i64().unwrap();
+    assert_eq!(
+        app.get(&ann, &format!("/api/posts/{one}")).await.status(),
+        StatusCode::OK
+    );
+    assert_error(
+        app.get(&ann, "/api/posts/999").await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    assert_error(
+        app.post(&ann, "/api/posts", json!({"title": "", "body": "b"}))
+            .await,
+        StatusCode::BAD_REQUEST,
+        "invalid_input",
+    )
+    .await;
+    assert_error(
+        app.post(&ann, "/api/posts", json!({"title": "t"})).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_input",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_list_is_ordered_by_activity_and_carries_last_message_and_unread() {
+    let app = TestApp::spawn().await;
+    let (ann, bob, cat) = (
+        app.person("ann").await,
+        app.person("bob").await,
+        app.person("cat").await,
+    );
+    let with_bob = app.direct(&ann, &bob).await;
+    let with_cat = app.direct(&ann, &cat).await;
+    let group = app.group(&ann, "Reunion", &[&bob, &cat]).await;
+    app.send(&bob, with_bob, "hi ann").await;
+    app.send(&bob, with_bob, "are you there?").await;
+    app.send(&cat, group, "hello all").await;
+
+    let list: Value = app
+        .get(&ann, "/api/conversations")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let convs = list["conversations"].as_array().unwrap();
+    let ids: Vec<i64> = convs.iter().map(|c| c["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, [group, with_bob, with_cat]);
+    assert_eq!(convs[1]["unread_count"], 2);
+    assert_eq!(convs[1]["last_message"]["body"], "are you there?");
+    assert_eq!(convs[1]["last_seq"], 2);
+    assert_eq!(convs[0]["unread_count"], 1);
+    assert_eq!(convs[2]["unread_count"], 0);
+    assert_eq!(list["next_cursor"], Value::Null);
+
+    // The sender's own messages are never unread for him; cat's message in the group is.
+    let bobs: Value = app
+        .get(&bob, "/api/conversations")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let unread_of = |id: i64| {
+        bobs["conversations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap()["unread_count"]
+            .clone()
+    };
+    assert_eq!(unread_of(with_bob), 0);
+    assert_eq!(unread_of(group), 1);
+
+    let unread: Value = app
+        .get(&ann, "/api/conversations?unread=true")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(unread["conversations"].as_array().unwrap().len(), 2);
+    let groups: Value = app
+        .get(&ann, "/api/conversations?kind=group")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(groups["conversations"].as_array().unwrap().len(), 1);
+    let directs: Value = app
+        .get(&ann, "/api/conversations?kind=direct&unread=true")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(directs["conversations"][0]["id"], with_bob);
+    assert_error(
+        app.get(&ann, "/api/conversations?kind=channel").await,
+        StatusCode::BAD_REQUEST,
+        "invalid_input",
+    )
+    .await;
+    assert_error(
+        app.get(&ann, "/api/conversations?unread=maybe").await,
+        StatusCode::BAD_REQUEST,
+        "invalid_input",
+    )
+    .await;
+    assert_error(
+        app.get(&ann, "/api/conversations?cursor=garbage").await,
+        StatusCode::BAD_REQUEST,
+        "invalid_input",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn search_covers_titles_post_titles_and_participant_names() {
+    let app = TestApp::spawn().await;
+    let (ann, bob, cat) = (
+        app.person("ann").await,
+        app.person("bob").await,
+        app.person("cat").await,
+    );
+    app.direct(&ann, &bob).await;
+    let group = app.group(&ann, "Hiking Club", &[&cat]).await;
+    let post: Value = app
+        .post(
+            &cat,
+            "/api/posts",
+            json!({"title": "Résumé review 100%", "body": "pls"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let linked = app
+        .conversation(&ann, json!({"kind": "post_linked", "post_id": post["id"]}))
+        .await["id"]
+        .clone();
+
+    let search = |q: &'static str| {
+        let app = &app;
+        let ann = ann.clone();
+        async move {
+            let list: Value = app
+                .get(&ann, &format!("/api/conversations?q={q}"))
+                .await
+                .json()
+                .await
+                .unwrap();
+            list["conversations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["id"].clone())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(search("hiking").await, vec![json!(group)]);
+    assert_eq!(search("R%C3%89SUM").await, vec![linked.clone()]);
+    assert_eq!(search("100%25").await, vec![linked]);
+    assert_eq!(search("bob%20dis").await.len(), 1);
+    assert_eq!(search("zzz").await.len(), 0);
+    // The caller's own name matches everything they are in.
+    assert_eq!(search("ann").await.len(), 3);
+}
+
+#[tokio::test]
+async fn the_list_pages_with_a_cursor() {
+    let app = TestApp::spawn().await;
+    let ann = app.person("ann").await;
+    let mut others = Vec::new();
+    for i in 0..7 {
+        let p = app.person(&format!("friend{i}")).await;
+        others.push(app.direct(&ann, &p).await);
+    }
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/api/conversations?limit=3&cursor={c}"),
+            None => "/api/conversations?limit=3".to_owned(),
+        };
+        let page: Value = app.get(&ann, &path).await.json().await.unwrap();
+        let convs = page["conversations"].as_array().unwrap();
+        assert!(convs.len() <= 3);
+        seen.extend(convs.iter().map(|c| c["id"].as_i64().unwrap()));
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    others.reverse();
+    assert_eq!(seen, others);
+    for bad in ["0", "-1", "x", "1.5"] {
+        let res = app
+            .get(&ann, &format!("/api/conversations?limit={bad}"))
+            .await;
+        assert_error(res, StatusCode::BAD_REQUEST, "invalid_input").await;
+    }
+}
+
+#[tokio::test]
+async fn only_owners_and_admins_rename_groups_and_directs_have_no_title() {
+    let app = TestApp::spawn().await;
+    let (ann, bob) = (app.person("ann").await, app.person("bob").await);
+    let group = app.group(&ann, "Old", &[&bob]).await;
+    let path = format!("/api/conversations/{group}");
+    let res = app
+        .call(&bob, Method::PUT, &path, Some(json!({"title": "Bob's"})))
+        .await;
+    assert_error(res, StatusCode::FORBIDDEN, "forbidden").await;
+    let res = app
+        .call(&ann, Method::PUT, &path, Some(json!({"title": " New "})))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.json::<Value>().await.unwrap()["title"], "New");
+    let res = app
+        .call(&ann, Method::PUT, &path, Some(json!({"title": ""})))
+        .await;
+    assert_error(res, StatusCode::BAD_REQUEST, "invalid_input").await;
+    let direct = app.direct(&ann, &bob).await;
+    let res = app
+        .call(
+            &ann,
+            Method::PUT,
+            &format!("/api/conversations/{direct}"),
+            Some(json!({"title": "x"})),
+        )
+        .await;
+    assert_error(res, StatusCode::BAD_REQUEST, "invalid_input").await;
+}
+
+#[tokio::test]
+async fn ids_that_are_not_numbers_are_not_found() {
+    let app = TestApp::spawn().await;
+    let ann = app.person("ann").await;
+    assert_error(
+        app.get(&ann, "/api/conversations/abc").await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    assert_error(
+        app.get(&ann, "/api/conversations/99999999999999999999999")
+            .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    let res = app
+        .call(&ann, Method::DELETE, "/api/messages/xyz", None)
+        .await;
+    assert_error(res, StatusCode::NOT_FOUND, "not_found").await;
+}
