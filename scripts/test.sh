@@ -19,8 +19,19 @@ step "Rust tests"
 cargo test --workspace --exclude frontend --locked
 
 step "browser tests (Playwright, Chromium)"
+# Build, then serve and test here: `cargo leptos end-to-end` exits 0 even when the build fails.
+cargo leptos build --release
 e2e_data="$(mktemp -d)"
-trap 'rm -rf "$e2e_data"' EXIT
-export DATABASE_URL="sqlite://$e2e_data/confab.db?mode=rwc"
-export APP_ENV=development
-cargo leptos end-to-end --release
+port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+DATABASE_URL="sqlite://$e2e_data/confab.db?mode=rwc" APP_ENV=development \
+  LEPTOS_SITE_ADDR="127.0.0.1:$port" RUST_LOG=warn ./target/release/confab >"$e2e_data/server.log" 2>&1 &
+server=$!
+trap 'kill "$server" 2>/dev/null || true; rm -rf "$e2e_data"' EXIT
+for _ in $(seq 100); do
+  curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
+  kill -0 "$server" 2>/dev/null || { cat "$e2e_data/server.log"; exit 1; }
+  sleep 0.2
+done
+(cd end2end && BASE_URL="http://127.0.0.1:$port" npx playwright test) || {
+  echo "server log:"; tail -50 "$e2e_data/server.log"; exit 1
+}

@@ -85,6 +85,15 @@ pub struct Config {
     /// Most people in one group, owner included.
     #[arg(long, env = "MAX_GROUP_SIZE", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(2..=100_000).map(|n: u32| n as usize))]
     pub max_group_size: usize,
+
+    /// How long after a user's last device disconnects they are announced offline (ms), so a
+    /// quick reconnect does not flap.
+    #[arg(long, env = "PRESENCE_GRACE_MS", default_value_t = 3000)]
+    pub presence_grace_ms: u64,
+
+    /// How long a `typing:start` lasts without a `typing:stop` (ms).
+    #[arg(long, env = "TYPING_TTL_MS", default_value_t = 6000)]
+    pub typing_ttl_ms: u64,
 }
 
 fn parse_secret(raw: &str) -> Result<SecretString, String> {

@@ -6,12 +6,15 @@
 //! - [`startup`]: [`Application::build`] and graceful shutdown; tests call the same `build`.
 //! - [`state`]: the one `AppState` shared by handlers and server functions.
 //! - [`http`]: the router, its layers (security headers, limits, tracing) and REST handlers.
+//! - [`live`]: `/ws` and `/api/events`, the hub's frames to connected clients.
 //! - [`telemetry`]: tracing set-up.
 
 /// Configuration, loaded once in `main`.
 pub mod config;
 /// HTTP: router, middleware and handlers by resource.
 pub mod http;
+/// The live transports: WebSocket and Server-Sent Events.
+pub mod live;
 /// Building and running the server.
 pub mod startup;
 /// Shared application state.

@@ -5,6 +5,7 @@ use anyhow::Context;
 use axum::Router;
 use leptos::config::{Env, LeptosOptions};
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::state::AppState;
@@ -14,6 +15,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     addr: SocketAddr,
+    shutdown: CancellationToken,
 }
 
 impl Application {
@@ -34,6 +36,8 @@ impl Application {
             trust_forwarded_for: config.trust_forwarded_for,
             max_message_chars: config.max_message_chars,
             max_group_size: config.max_group_size,
+            presence_grace: std::time::Duration::from_millis(config.presence_grace_ms),
+            typing_ttl: std::time::Duration::from_millis(config.typing_ttl_ms),
         };
         let chat = chat::Chat::start(&settings)
             .await
@@ -56,16 +60,19 @@ impl Application {
             .reload_port(config.reload_port)
             .env(env)
             .build();
+        let shutdown = CancellationToken::new();
         let state = AppState {
             chat,
             leptos_options,
             allowed_origins: Arc::from(config.allowed_origins.clone()),
+            shutdown: shutdown.clone(),
         };
         let router = crate::http::router(state, &config);
         Ok(Self {
             listener,
             router,
             addr,
+            shutdown,
         })
     }
 
@@ -73,15 +80,29 @@ impl Application {
         self.addr
     }
 
-    /// Serves until SIGTERM or Ctrl-C, then lets requests in flight finish.
+    /// Cancel it to stop the server as SIGTERM would (tests use it).
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Serves until SIGTERM, Ctrl-C or the shutdown token, then closes live connections with
+    /// "going away" and lets requests in flight finish.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         tracing::info!("Confab is listening on http://{}", self.addr);
+        let token = self.shutdown.clone();
+        let stopped = async move {
+            tokio::select! {
+                () = shutdown_signal() => {},
+                () = token.cancelled() => {},
+            }
+            token.cancel();
+        };
         axum::serve(
             self.listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(stopped)
         .await?;
         tracing::info!("Confab stopped");
         Ok(())

@@ -8,4 +8,6 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     /// Origins besides our own that may send credentialed requests.
     pub allowed_origins: std::sync::Arc<[String]>,
+    /// Cancelled when the server begins to stop: live connections close with "going away".
+    pub shutdown: tokio_util::sync::CancellationToken,
 }

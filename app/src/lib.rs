@@ -4,8 +4,11 @@
 //!
 //! Layout:
 //! - [`session`]: who is signed in; sign-up, sign-in and sign-out server functions.
+//! - [`conversations`]: the conversation list's server function.
 //! - [`pages`]: one module per screen.
 
+/// Conversation server functions and how conversations are named.
+pub mod conversations;
 /// Screens: sign-in, sign-up, the signed-in shell, not found.
 mod pages;
 /// The signed-in user and the server functions that change it.
@@ -27,6 +30,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light dark" />
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
                 <AutoReload options=options.clone() />
                 <HydrationScripts options />
                 <MetaTags />

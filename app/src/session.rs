@@ -68,7 +68,7 @@ pub async fn sign_out() -> Result<(), ServerFnError> {
 }
 
 #[cfg(feature = "ssr")]
-mod server {
+pub(crate) mod server {
     use std::net::{IpAddr, SocketAddr};
 
     use axum::extract::ConnectInfo;
@@ -89,6 +89,14 @@ mod server {
             .ok()
             .map(|ConnectInfo(addr)| addr);
         chat.client_ip(&headers, peer)
+    }
+
+    /// The signed-in caller of a server function, else the contract's "authentication required".
+    pub async fn viewer(chat: &chat::Chat) -> Result<chat::Viewer, ServerFnError> {
+        let headers: http::HeaderMap = leptos_axum::extract().await?;
+        let token = chat::web::token_from_headers(&headers)
+            .ok_or_else(|| error(chat::Error::Unauthenticated))?;
+        chat.authenticate(&token).await.map_err(error)
     }
 
     pub fn set_cookie(value: &str) {

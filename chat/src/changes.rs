@@ -2,10 +2,12 @@
 //! conversation gets the next number of that conversation's `version`, inside the transaction
 //! that makes the change.
 
+use protocol::{ChangeEntry, ChangePage, ConversationId, Message, ServerEvent, UserId};
 use sqlx::{AnyConnection, Row};
 
+use crate::conversations::membership;
 use crate::storage::now_ms;
-use crate::Result;
+use crate::{Chat, Error, Result};
 
 /// What changed; stored as text so the record stays readable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,3 +125,97 @@ pub async fn insert(
     .await?;
     Ok(())
 }
+
+impl Chat {
+    /// The changes to a conversation after version `after`, oldest first, as the frames a
+    /// connected client received for them: how a client that was away catches up, exactly
+    /// once and in order, however long it was gone.
+    pub async fn changes_since(
+        &self,
+        me: UserId,
+        id: ConversationId,
+        after: i64,
+        limit: usize,
+    ) -> Result<ChangePage> {
+        membership(&self.db().read, id, me).await?;
+        let limit = match limit {
+            0 => DEFAULT_PAGE,
+            n => n.min(MAX_PAGE),
+        };
+        let rows = sqlx::query(
+            "SELECT version, kind, message_id, user_id, seq FROM changes \
+             WHERE conversation_id = ? AND version > ? ORDER BY version LIMIT ?",
+        )
+        .bind(id.0)
+        .bind(after)
+        .bind(i64::try_from(limit + 1).unwrap_or(i64::MAX))
+        .fetch_all(&self.db().read)
+        .await?;
+        let has_more = rows.len() > limit;
+        let rows = &rows[..rows.len().min(limit)];
+
+        let message_ids: Vec<i64> = rows
+            .iter()
+            .filter_map(|r| r.try_get::<Option<i64>, _>("message_id").ok().flatten())
+            .collect();
+        let messages = self.messages_by_id(&message_ids).await?;
+        let mut conversation = None;
+        let mut changes = Vec::with_capacity(rows.len());
+        for row in rows {
+            let version: i64 = row.try_get("version")?;
+            let kind: String = row.try_get("kind")?;
+            let message = || -> Result<Message> {
+                let mid: Option<i64> = row.try_get("message_id")?;
+                mid.and_then(|m| messages.get(&m).cloned())
+                    .ok_or_else(|| Error::internal("change without its message"))
+            };
+            let frame = match kind.as_str() {
+                "message_new" => ServerEvent::MessageNew {
+                    message: message()?,
+                    version,
+                },
+                "message_edited" => ServerEvent::MessageEdited {
+                    message: message()?,
+                    version,
+                },
+                "message_deleted" => ServerEvent::MessageDeleted {
+                    message: message()?,
+                    version,
+                },
+                "read" => ServerEvent::MessageRead {
+                    conversation_id: id,
+                    user_id: UserId(
+                        row.try_get::<Option<i64>, _>("user_id")?
+                            .unwrap_or_default(),
+                    ),
+                    seq: row.try_get::<Option<i64>, _>("seq")?.unwrap_or_default(),
+                    version,
+                },
+                _ => {
+                    if conversation.is_none() {
+                        conversation = Some(self.conversation(me, id).await?);
+                    }
+                    let conversation = conversation
+                        .clone()
+                        .ok_or_else(|| Error::internal("no conversation"))?;
+                    ServerEvent::ConversationUpdated { conversation }
+                }
+            };
+            changes.push(ChangeEntry { version, frame });
+        }
+        let version: i64 = sqlx::query("SELECT version FROM conversations WHERE id = ?")
+            .bind(id.0)
+            .fetch_one(&self.db().read)
+            .await?
+            .try_get("version")?;
+        Ok(ChangePage {
+            changes,
+            has_more,
+            version,
+        })
+    }
+}
+
+/// Changes per page unless asked otherwise, and at most.
+pub const DEFAULT_PAGE: usize = 200;
+pub const MAX_PAGE: usize = 1000;

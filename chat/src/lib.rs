@@ -8,6 +8,7 @@
 //! - [`conversations`]: direct, group and post-linked conversations, the list, participants.
 //! - [`messages`]: sending (gap-free `seq`, idempotent `client_id`), history, edits, read state.
 //! - [`changes`]: the per-conversation change record that resuming clients read.
+//! - [`live`]: the hub that carries committed changes to connected clients; presence, typing.
 //! - [`error`]: the crate's one error type, which knows its contract code.
 //! - [`web`]: token extraction, the session cookie, client addresses.
 
@@ -19,6 +20,8 @@ pub mod changes;
 pub mod conversations;
 /// The crate's error type and its mapping to contract codes.
 pub mod error;
+/// Live news for connected clients: the hub, presence and typing.
+pub mod live;
 /// Messages and read state.
 pub mod messages;
 /// Help-request posts.
@@ -51,6 +54,10 @@ pub struct Settings {
     pub max_message_chars: usize,
     /// Most people in one group.
     pub max_group_size: usize,
+    /// How long after their last device goes a user is announced offline.
+    pub presence_grace: Duration,
+    /// How long a `typing:start` lasts without a `typing:stop`.
+    pub typing_ttl: Duration,
 }
 
 /// The domain's services: cheap to clone, shared by REST handlers, sockets and server functions.
@@ -63,6 +70,7 @@ struct Inner {
     settings: Settings,
     db: Db,
     accounts: accounts::Accounts,
+    live: live::Live,
 }
 
 impl Chat {
@@ -71,13 +79,16 @@ impl Chat {
         let db = Db::connect(&settings.database_url).await?;
         db.migrate().await?;
         let accounts = accounts::Accounts::new(&settings.jwt_secret, settings.token_ttl);
-        Ok(Self {
+        let chat = Self {
             inner: Arc::new(Inner {
                 settings: settings.clone(),
                 db,
                 accounts,
+                live: live::Live::default(),
             }),
-        })
+        };
+        tokio::spawn(chat.clone().expire_typing());
+        Ok(chat)
     }
 
     pub fn settings(&self) -> &Settings {

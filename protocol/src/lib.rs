@@ -6,6 +6,7 @@
 //! - [`text`]: the text rules every user-supplied string goes through.
 //! - [`accounts`]: users, sign-up/sign-in requests and the newtypes that enforce their limits.
 //! - [`conversations`], [`messages`], [`posts`]: the chat resources and their requests.
+//! - [`events`]: the WebSocket / Server-Sent Events frames.
 
 /// Users and the sign-up / sign-in exchange.
 pub mod accounts;
@@ -13,6 +14,8 @@ pub mod accounts;
 pub mod conversations;
 /// Errors as the contract puts them on the wire.
 pub mod error;
+/// The real-time channel's frames, both ways.
+pub mod events;
 /// Messages and history pages.
 pub mod messages;
 /// Help-request posts.
@@ -30,6 +33,7 @@ pub use conversations::{
     RenameConversation, Role,
 };
 pub use error::{ErrorBody, ErrorCode, ErrorDetail, FieldError};
+pub use events::{ChangeEntry, ChangePage, ClientEvent, FrameError, ServerEvent, Typing};
 pub use messages::{
     ClientMsgId, EditMessage, Message, MessageBody, MessageId, MessagePage, SendMessage,
 };

@@ -8,8 +8,9 @@ use axum::routing::{get, post, put};
 use axum::Router;
 use chat::conversations::ListQuery;
 use protocol::{
-    AddParticipant, ChangeRole, Conversation, ConversationId, ConversationKind, ConversationList,
-    CreateConversation, ErrorBody, FieldError, MarkRead, RenameConversation, UserId,
+    AddParticipant, ChangePage, ChangeRole, Conversation, ConversationId, ConversationKind,
+    ConversationList, CreateConversation, ErrorBody, FieldError, MarkRead, RenameConversation,
+    Typing, UserId,
 };
 use serde::Deserialize;
 
@@ -22,6 +23,8 @@ pub fn router() -> Router<AppState> {
         .route("/conversations", get(list).post(create))
         .route("/conversations/{id}", get(show).put(rename))
         .route("/conversations/{id}/read", post(read))
+        .route("/conversations/{id}/changes", get(changes))
+        .route("/conversations/{id}/typing", post(typing))
         .route("/conversations/{id}/participants", post(add_participant))
         .route(
             "/conversations/{id}/participants/{user_id}",
@@ -229,4 +232,54 @@ impl From<FieldError> for ApiError {
     fn from(e: FieldError) -> Self {
         ApiError::from(chat::Error::from(e))
     }
+}
+
+#[derive(Deserialize)]
+struct ChangesParams {
+    after: Option<String>,
+    limit: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/conversations/{id}/changes", tag = "live", security(("bearer" = []), ("cookie" = [])),
+    params(("id" = i64, Path, description = "Conversation id"),
+           ("after" = Option<i64>, Query, description = "The last version the client applied (0 or absent: from the start)"),
+           ("limit" = Option<u32>, Query, description = "Default 200, at most 1000")),
+    responses((status = 200, description = "Changes after `after`, oldest first, each `{version, event, data}` as the socket sent it", body = ChangePage),
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 404, description = "Missing, or the caller is no longer a participant", body = ErrorBody)))]
+async fn changes(
+    State(state): State<AppState>,
+    Auth(viewer): Auth,
+    Path(id): Path<i64>,
+    Query(params): Query<ChangesParams>,
+) -> Result<axum::Json<ChangePage>, ApiError> {
+    let after = match params.after.as_deref().map(str::trim) {
+        None | Some("") => 0,
+        Some(raw) => raw.parse::<i64>().ok().filter(|v| *v >= 0).ok_or_else(|| {
+            ApiError::invalid("after: must be a version (a whole number, 0 or more)")
+        })?,
+    };
+    let limit = parse_limit(params.limit.as_deref())?;
+    let page = state
+        .chat
+        .changes_since(viewer.user_id, ConversationId(id), after, limit)
+        .await?;
+    Ok(axum::Json(page))
+}
+
+#[utoipa::path(post, path = "/api/conversations/{id}/typing", tag = "live", security(("bearer" = []), ("cookie" = [])),
+    params(("id" = i64, Path, description = "Conversation id")), request_body = Typing,
+    responses((status = 204, description = "Participants who have the conversation open are told"),
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn typing(
+    State(state): State<AppState>,
+    Auth(viewer): Auth,
+    Path(id): Path<i64>,
+    Json(request): Json<Typing>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .chat
+        .typing(viewer.user_id, ConversationId(id), request.typing)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -38,6 +38,8 @@ use crate::state::AppState;
         super::conversations::add_participant,
         super::conversations::change_role,
         super::conversations::remove_participant,
+        super::conversations::changes,
+        super::conversations::typing,
         super::messages::history,
         super::messages::send,
         super::messages::edit,
@@ -53,6 +55,7 @@ use crate::state::AppState;
         (name = "participants", description = "Group membership and roles"),
         (name = "messages", description = "History, sending, edits, deletions"),
         (name = "posts", description = "Help requests a conversation can be about"),
+        (name = "live", description = "Catching up after time away, and typing without a socket (see docs/protocol.md)"),
     )
 )]
 struct ApiDoc;

@@ -69,10 +69,11 @@ async fn send(
     Path(id): Path<i64>,
     Json(request): Json<SendMessage>,
 ) -> Result<Response, ApiError> {
-    let (message, created) = state
+    let sent = state
         .chat
         .send_message(viewer.user_id, ConversationId(id), request)
         .await?;
+    let (message, created) = (sent.message, sent.created);
     let status = if created {
         StatusCode::CREATED
     } else {

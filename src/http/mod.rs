@@ -44,6 +44,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .merge(messages::router())
         .merge(posts::router())
         .merge(docs::router())
+        .route("/events", axum::routing::get(crate::live::sse::events))
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() });
 
@@ -68,6 +69,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .layer(middleware::from_fn(security::revalidate_static_files));
 
     let app = Router::new()
+        .route("/ws", axum::routing::get(crate::live::ws::upgrade))
         .nest("/api", api)
         .merge(health::router())
         .merge(pages);

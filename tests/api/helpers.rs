@@ -11,6 +11,8 @@ pub struct TestApp {
     pub base: String,
     /// A client without a cookie jar: auth is explicit (`bearer`).
     pub client: Client,
+    /// Stops the server as SIGTERM would (`Application::shutdown_token`).
+    stop: std::sync::Arc<dyn Fn() + Send + Sync>,
     _dir: TempDir,
 }
 
@@ -35,6 +37,7 @@ impl TestApp {
         adjust(&mut config);
         let app = Application::build(config).await.expect("server builds");
         let addr = app.addr();
+        let token = app.shutdown_token();
         tokio::spawn(app.run_until_stopped());
         Self {
             base: format!("http://{addr}"),
@@ -42,8 +45,14 @@ impl TestApp {
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("client"),
+            stop: std::sync::Arc::new(move || token.cancel()),
             _dir: dir,
         }
+    }
+
+    /// Begins a graceful shutdown, as SIGTERM would.
+    pub fn shut_down(&self) {
+        (self.stop)();
     }
 
     pub fn url(&self, path: &str) -> String {

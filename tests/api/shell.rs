@@ -219,3 +219,28 @@ async fn responses_are_compressed_when_asked() {
         .unwrap();
     assert_eq!(res.headers()["content-encoding"], "gzip");
 }
+
+#[tokio::test]
+async fn the_signed_in_page_lists_conversations_with_unread_badges() {
+    let app = TestApp::spawn().await;
+    let (ann, bob) = (app.person("ann").await, app.person("bob").await);
+    let id = app.direct(&ann, &bob).await;
+    app.send(&bob, id, "are you coming to the reunion?").await;
+    let html = app
+        .client
+        .get(app.url("/"))
+        .header("cookie", format!("confab_session={}", ann.token))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("bob Display"),
+        "the other person names a direct conversation"
+    );
+    assert!(html.contains("are you coming to the reunion?"));
+    assert!(html.contains("1 unread"));
+    assert!(!html.contains("No conversations yet"));
+}

@@ -2,8 +2,9 @@
 
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
-use protocol::User;
+use protocol::{Conversation, User, UserId};
 
+use crate::conversations::{display_title, my_conversations};
 use crate::session::{current_user, SignOut};
 
 #[component]
@@ -44,12 +45,13 @@ fn signed_out_status() {
 #[component]
 fn Shell(user: User) -> impl IntoView {
     let sign_out = ServerAction::<SignOut>::new();
+    let name = user.display_name.clone();
     view! {
         <div class="shell">
             <header class="topbar">
                 <span class="brand">"Confab"</span>
                 <span class="me" aria-label="Signed in as">
-                    {user.display_name}
+                    {name}
                 </span>
                 <ActionForm action=sign_out>
                     <button type="submit" class="ghost">
@@ -58,14 +60,105 @@ fn Shell(user: User) -> impl IntoView {
                 </ActionForm>
             </header>
             <div class="panes">
-                <nav class="conversations" aria-label="Conversations">
-                    <h2>"Conversations"</h2>
-                    <p class="empty">"No conversations yet."</p>
-                </nav>
+                <ConversationNav me=user.id />
                 <main class="chat-pane">
                     <p class="placeholder">"Pick a conversation to start chatting."</p>
                 </main>
             </div>
         </div>
+    }
+}
+
+/// The conversation list with search and an unread filter; one server call per change.
+#[component]
+fn ConversationNav(me: UserId) -> impl IntoView {
+    let (query, set_query) = signal(String::new());
+    let (unread_only, set_unread_only) = signal(false);
+    let list = Resource::new(
+        move || (query.get(), unread_only.get()),
+        |(q, unread)| my_conversations(q, unread),
+    );
+    view! {
+        <nav class="conversations" aria-label="Conversations">
+            <h2>"Conversations"</h2>
+            <div class="list-tools">
+                <input
+                    type="search"
+                    aria-label="Search conversations"
+                    placeholder="Search"
+                    prop:value=query
+                    on:input=move |ev| set_query.set(event_target_value(&ev))
+                />
+                <label class="toggle">
+                    <input
+                        type="checkbox"
+                        prop:checked=unread_only
+                        on:change=move |ev| set_unread_only.set(event_target_checked(&ev))
+                    />
+                    "Unread only"
+                </label>
+            </div>
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    let filtered = !query.get_untracked().trim().is_empty()
+                        || unread_only.get_untracked();
+                    match list.await {
+                        Ok(page) if page.conversations.is_empty() => {
+                            let text = if filtered {
+                                "No conversations match."
+                            } else {
+                                "No conversations yet."
+                            };
+                            view! { <p class="empty">{text}</p> }.into_any()
+                        }
+                        Ok(page) => {
+                            view! {
+                                <ul class="conversation-list">
+                                    {page
+                                        .conversations
+                                        .into_iter()
+                                        .map(|c| view! { <ConversationItem conversation=c me /> })
+                                        .collect_view()}
+                                </ul>
+                            }
+                                .into_any()
+                        }
+                        Err(e) => {
+                            view! {
+                                <p class="error" role="alert">
+                                    {crate::session::error_text(&e)}
+                                </p>
+                            }
+                                .into_any()
+                        }
+                    }
+                })}
+            </Transition>
+        </nav>
+    }
+}
+
+#[component]
+fn ConversationItem(conversation: Conversation, me: UserId) -> impl IntoView {
+    let title = display_title(&conversation, me);
+    let preview = match &conversation.last_message {
+        Some(m) if m.deleted => "Message deleted".to_owned(),
+        Some(m) => m.body.lines().next().unwrap_or_default().to_owned(),
+        None => "No messages yet".to_owned(),
+    };
+    let unread = conversation.unread_count;
+    view! {
+        <li class="conversation-item">
+            <span class="title">{title}</span>
+            <span class="preview">{preview}</span>
+            {(unread > 0)
+                .then(|| {
+                    view! {
+                        <span class="badge" aria-label=format!("{unread} unread")>
+                            {unread}
+                        </span>
+                    }
+                })}
+        </li>
     }
 }

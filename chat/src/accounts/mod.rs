@@ -150,6 +150,7 @@ impl Chat {
             .bind(&viewer.session_id)
             .execute(&self.db().write)
             .await?;
+        self.live().hub.end_session(&viewer.session_id);
         Ok(())
     }
 
@@ -178,7 +179,9 @@ impl Chat {
             .fetch_optional(&self.db().read)
             .await?
             .ok_or(Error::NotFound("user"))?;
-        user_from_row(&row)
+        let mut user = user_from_row(&row)?;
+        user.online = self.live().hub.is_online(user.id);
+        Ok(user)
     }
 
     /// Users whose username or display name starts with `q`, ignoring case.
@@ -199,7 +202,14 @@ impl Chat {
         .bind(SEARCH_LIMIT)
         .fetch_all(&self.db().read)
         .await?;
-        rows.iter().map(user_from_row).collect()
+        let hub = &self.live().hub;
+        rows.iter()
+            .map(|row| {
+                let mut user = user_from_row(row)?;
+                user.online = hub.is_online(user.id);
+                Ok(user)
+            })
+            .collect()
     }
 
     async fn open_session(&self, user_id: UserId) -> Result<Session> {

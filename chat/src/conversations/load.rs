@@ -176,7 +176,7 @@ impl Chat {
                         id: UserId(row.try_get("id")?),
                         username: row.try_get("username")?,
                         display_name: row.try_get("display_name")?,
-                        online: false,
+                        online: self.live().hub.is_online(UserId(row.try_get("id")?)),
                     },
                     role: Role::parse(&role).ok_or_else(|| Error::internal("bad role"))?,
                     last_read_seq: row.try_get("last_read_seq")?,

@@ -33,6 +33,9 @@ impl Chat {
             }
             NewConversation::PostLinked { post_id } => self.open_post_linked(me, post_id).await?,
         };
+        if created {
+            self.publish_conversation(id, None).await;
+        }
         Ok((self.conversation(me, id).await?, created))
     }
 
@@ -85,6 +88,7 @@ impl Chat {
             .await?;
         changes::record(&mut tx, id.0, Change::new(ChangeKind::Renamed).user(me.0)).await?;
         tx.commit().await?;
+        self.publish_conversation(id, None).await;
         self.conversation(me, id).await
     }
 

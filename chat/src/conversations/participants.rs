@@ -83,6 +83,7 @@ impl Chat {
         )
         .await?;
         tx.commit().await?;
+        self.publish_conversation(id, None).await;
         self.conversation(me, id).await
     }
 
@@ -123,6 +124,7 @@ impl Chat {
         )
         .await?;
         tx.commit().await?;
+        self.publish_conversation(id, None).await;
         self.conversation(me, id).await
     }
 
@@ -161,6 +163,7 @@ impl Chat {
         )
         .await?;
         tx.commit().await?;
+        self.publish_conversation(id, Some(user)).await;
         Ok(())
     }
 }

@@ -1,9 +1,11 @@
 //! Messages: send (numbered 1, 2, 3… per conversation, idempotent on the sender's `client_id`),
 //! history pages, edit, delete, and read state.
 
+use std::collections::HashMap;
+
 use protocol::{
     ClientMsgId, ConversationId, ConversationKind, FieldError, Message, MessageBody, MessageId,
-    SendMessage, UserId,
+    SendMessage, ServerEvent, UserId,
 };
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -35,6 +37,17 @@ pub(crate) fn message_from_row(row: &AnyRow, prefix: &str) -> Result<Message> {
     })
 }
 
+/// The outcome of a send.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    pub message: Message,
+    /// False when the `client_id` was used before: `message` is the first one, nothing new
+    /// was stored.
+    pub created: bool,
+    /// The conversation's change number for this message.
+    pub version: i64,
+}
+
 /// A page of history, oldest first.
 #[derive(Debug, Clone, Default)]
 pub struct HistoryQuery {
@@ -50,15 +63,16 @@ impl HistoryQuery {
 }
 
 impl Chat {
-    /// Stores a message. With a `client_id` this sender used before in this conversation, the
-    /// first message comes back instead (flag `false`) and nothing new is stored.
+    /// Stores a message and tells the participants. With a `client_id` this sender used
+    /// before in this conversation, the first message comes back instead and nothing new is
+    /// stored.
     #[instrument(skip(self, request), fields(user_id = %me, conversation_id = %id))]
     pub async fn send_message(
         &self,
         me: UserId,
         id: ConversationId,
         request: SendMessage,
-    ) -> Result<(Message, bool)> {
+    ) -> Result<Sent> {
         let body = MessageBody::parse(&request.body, self.settings().max_message_chars)?;
         let client_id = request
             .client_id
@@ -82,7 +96,20 @@ impl Chat {
                         "client_id was already used for another conversation",
                     ));
                 }
-                return Ok((message, false));
+                let version: i64 = sqlx::query(
+                    "SELECT version FROM changes WHERE conversation_id = ? AND message_id = ? \
+                     AND kind = 'message_new'",
+                )
+                .bind(id.0)
+                .bind(message.id.0)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("version")?;
+                return Ok(Sent {
+                    message,
+                    created: false,
+                    version,
+                });
             }
         }
         let now = now_ms();
@@ -121,7 +148,16 @@ impl Chat {
         // Sending marks the conversation read up to this message, for the sender.
         advance_read(&mut tx, id, me, seq).await?;
         tx.commit().await?;
-        Ok((message, true))
+        let event = ServerEvent::MessageNew {
+            message: message.clone(),
+            version,
+        };
+        self.publish_message(event, &message).await;
+        Ok(Sent {
+            message,
+            created: true,
+            version,
+        })
     }
 
     /// A page of history, oldest first, and whether older messages remain.
@@ -178,8 +214,13 @@ impl Chat {
             .await?;
         let edited = message_from_row(&row, "")?;
         let change = Change::new(ChangeKind::MessageEdited).message(id.0, edited.seq);
-        changes::record(&mut tx, edited.conversation_id.0, change).await?;
+        let version = changes::record(&mut tx, edited.conversation_id.0, change).await?;
         tx.commit().await?;
+        let event = ServerEvent::MessageEdited {
+            message: edited.clone(),
+            version,
+        };
+        self.publish_message(event, &edited).await;
         Ok(edited)
     }
 
@@ -203,8 +244,13 @@ impl Chat {
         let row = sqlx::query(&sql).bind(id.0).fetch_one(&mut *tx).await?;
         let deleted = message_from_row(&row, "")?;
         let change = Change::new(ChangeKind::MessageDeleted).message(id.0, deleted.seq);
-        changes::record(&mut tx, deleted.conversation_id.0, change).await?;
+        let version = changes::record(&mut tx, deleted.conversation_id.0, change).await?;
         tx.commit().await?;
+        let event = ServerEvent::MessageDeleted {
+            message: deleted.clone(),
+            version,
+        };
+        self.publish_message(event, &deleted).await;
         Ok(Some(deleted))
     }
 
@@ -222,14 +268,37 @@ impl Chat {
             return Ok(None);
         }
         advance_read(&mut tx, id, me, seq).await?;
-        changes::record(
+        let version = changes::record(
             &mut tx,
             id.0,
             Change::new(ChangeKind::Read).user(me.0).seq(seq),
         )
         .await?;
         tx.commit().await?;
+        self.publish_read(id, me, seq, version).await;
         Ok(Some(seq))
+    }
+}
+
+impl Chat {
+    /// Messages by id, in one query.
+    pub(crate) async fn messages_by_id(&self, ids: &[i64]) -> Result<HashMap<i64, Message>> {
+        let mut found = HashMap::with_capacity(ids.len());
+        if ids.is_empty() {
+            return Ok(found);
+        }
+        let mut q =
+            sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM messages WHERE id IN ("));
+        let mut list = q.separated(", ");
+        for id in ids {
+            list.push_bind(*id);
+        }
+        q.push(")");
+        for row in q.build().fetch_all(&self.db().read).await? {
+            let message = message_from_row(&row, "")?;
+            found.insert(message.id.0, message);
+        }
+        Ok(found)
     }
 }
 

@@ -1,0 +1,319 @@
+//! Live news for connected clients: what changed goes to the people it concerns, once the
+//! change is committed. Presence (with a grace period so a reconnect does not flap) and typing
+//! (which ends by itself) live here too; they are the only state that is not in the database.
+
+pub mod hub;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use protocol::{Conversation, ConversationId, Message, ServerEvent, UserId};
+use sqlx::Row;
+use tokio::time::Instant;
+
+use crate::{Chat, Result, Viewer};
+pub use hub::{ConnId, Frame, Guard, Hub, Kick, Registration};
+
+/// Live state: the hub, who is typing where, and who is about to go offline.
+#[derive(Default)]
+pub struct Live {
+    pub hub: Arc<Hub>,
+    typing: Mutex<HashMap<(ConversationId, UserId), Instant>>,
+    /// Users whose last device went; the value tells one disconnect from a later one.
+    leaving: Mutex<HashMap<UserId, u64>>,
+    leaving_seq: std::sync::atomic::AtomicU64,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A connected client, as its transport task holds it.
+pub struct Connection {
+    pub id: ConnId,
+    pub frames: tokio::sync::mpsc::Receiver<Frame>,
+    pub kicked: tokio::sync::oneshot::Receiver<Kick>,
+    /// Unregisters (and maybe announces offline) when dropped.
+    pub guard: Guard,
+}
+
+impl Chat {
+    pub fn live(&self) -> &Live {
+        &self.inner.live
+    }
+
+    /// Registers a connection for `viewer` and, if it is their first device, tells the people
+    /// they share a conversation with that they are online.
+    pub async fn connect(&self, viewer: &Viewer, all_typing: bool) -> Connection {
+        let user = viewer.user_id;
+        let reg = self
+            .live()
+            .hub
+            .register(user, &viewer.session_id, all_typing);
+        let was_leaving = lock(&self.live().leaving).remove(&user).is_some();
+        if reg.first && !was_leaving {
+            self.announce(user, ServerEvent::UserOnline { user_id: user })
+                .await;
+        }
+        let chat = self.clone();
+        let on_last: Box<dyn FnOnce() + Send> = Box::new(move || chat.schedule_offline(user));
+        Connection {
+            id: reg.id,
+            frames: reg.frames,
+            kicked: reg.kicked,
+            guard: Guard {
+                hub: self.live().hub.clone(),
+                id: reg.id,
+                on_last: Some(on_last),
+            },
+        }
+    }
+
+    /// After the grace period, announces `user` offline unless a device came back meanwhile.
+    fn schedule_offline(&self, user: UserId) {
+        let ticket = self
+            .live()
+            .leaving_seq
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        lock(&self.live().leaving).insert(user, ticket);
+        let chat = self.clone();
+        let grace = self.settings().presence_grace;
+        tokio::spawn(async move {
+            tokio::time::sleep(grace).await;
+            let still_gone = {
+                let mut leaving = lock(&chat.live().leaving);
+                let ours = leaving.get(&user) == Some(&ticket);
+                if ours {
+                    leaving.remove(&user);
+                }
+                ours && !chat.live().hub.is_online(user)
+            };
+            if still_gone {
+                chat.announce(user, ServerEvent::UserOffline { user_id: user })
+                    .await;
+            }
+        });
+    }
+
+    /// Sends a presence event to the connected people who share a conversation with `user`.
+    async fn announce(&self, user: UserId, event: ServerEvent) {
+        match self.contacts(user).await {
+            Ok(contacts) => {
+                let online = self.live().hub.online_among(&contacts);
+                self.live().hub.to_users(&online, &event);
+            }
+            Err(e) => tracing::warn!(error = %e, user_id = %user, "presence not announced"),
+        }
+    }
+
+    async fn contacts(&self, user: UserId) -> Result<Vec<UserId>> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT p2.user_id FROM participants p1 JOIN participants p2 \
+             ON p2.conversation_id = p1.conversation_id WHERE p1.user_id = ? AND p2.user_id <> ?",
+        )
+        .bind(user.0)
+        .bind(user.0)
+        .fetch_all(&self.db().read)
+        .await?;
+        rows.iter()
+            .map(|r| Ok(UserId(r.try_get("user_id")?)))
+            .collect()
+    }
+
+    /// Everyone in a conversation now.
+    pub(crate) async fn participant_ids(&self, id: ConversationId) -> Result<Vec<UserId>> {
+        let rows = sqlx::query("SELECT user_id FROM participants WHERE conversation_id = ?")
+            .bind(id.0)
+            .fetch_all(&self.db().read)
+            .await?;
+        rows.iter()
+            .map(|r| Ok(UserId(r.try_get("user_id")?)))
+            .collect()
+    }
+
+    /// The conversation `me` has open in this connection: its typing events come here.
+    pub async fn join(&self, me: UserId, conn: ConnId, id: ConversationId) -> Result<()> {
+        crate::conversations::membership(&self.db().read, id, me).await?;
+        self.live().hub.join(conn, id);
+        Ok(())
+    }
+
+    pub fn leave(&self, conn: ConnId, id: ConversationId) {
+        self.live().hub.leave(conn, id);
+    }
+
+    /// `me` starts or stops typing in a conversation they take part in.
+    pub async fn typing(&self, me: UserId, id: ConversationId, typing: bool) -> Result<()> {
+        let participants = self.participant_ids(id).await?;
+        if !participants.contains(&me) {
+            return Err(crate::Error::NotFound("conversation"));
+        }
+        let changed = {
+            let mut map = lock(&self.live().typing);
+            if typing {
+                map.insert((id, me), Instant::now() + self.settings().typing_ttl)
+                    .is_none()
+            } else {
+                map.remove(&(id, me)).is_some()
+            }
+        };
+        if changed {
+            let others: Vec<UserId> = participants.into_iter().filter(|u| *u != me).collect();
+            let event = if typing {
+                ServerEvent::TypingStart {
+                    conversation_id: id,
+                    user_id: me,
+                }
+            } else {
+                ServerEvent::TypingStop {
+                    conversation_id: id,
+                    user_id: me,
+                }
+            };
+            self.live().hub.to_joined(&others, id, &event);
+        }
+        Ok(())
+    }
+
+    /// Ends typing that nobody stopped; runs for the life of the server.
+    pub(crate) async fn expire_typing(self) {
+        let mut tick = tokio::time::interval(Duration::from_millis(500));
+        loop {
+            tick.tick().await;
+            let now = Instant::now();
+            let expired: Vec<(ConversationId, UserId)> = {
+                let mut map = lock(&self.live().typing);
+                let gone: Vec<_> = map
+                    .iter()
+                    .filter(|(_, deadline)| **deadline <= now)
+                    .map(|(key, _)| *key)
+                    .collect();
+                for key in &gone {
+                    map.remove(key);
+                }
+                gone
+            };
+            for (id, user) in expired {
+                match self.participant_ids(id).await {
+                    Ok(participants) => {
+                        let others: Vec<UserId> =
+                            participants.into_iter().filter(|u| *u != user).collect();
+                        let event = ServerEvent::TypingStop {
+                            conversation_id: id,
+                            user_id: user,
+                        };
+                        self.live().hub.to_joined(&others, id, &event);
+                    }
+                    Err(e) => tracing::warn!(error = %e, "typing expiry not sent"),
+                }
+            }
+        }
+    }
+
+    /// A sent message also ends its sender's typing there.
+    fn stop_typing_quietly(&self, me: UserId, id: ConversationId) -> bool {
+        lock(&self.live().typing).remove(&(id, me)).is_some()
+    }
+
+    /// News of a new, edited or deleted message, to every participant.
+    pub(crate) async fn publish_message(&self, event: ServerEvent, message: &Message) {
+        let id = message.conversation_id;
+        let participants = match self.participant_ids(id).await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(error = %e, conversation_id = %id, "message news not sent");
+                return;
+            }
+        };
+        if matches!(event, ServerEvent::MessageNew { .. })
+            && self.stop_typing_quietly(message.sender_id, id)
+        {
+            let others: Vec<UserId> = participants
+                .iter()
+                .copied()
+                .filter(|u| *u != message.sender_id)
+                .collect();
+            let stop = ServerEvent::TypingStop {
+                conversation_id: id,
+                user_id: message.sender_id,
+            };
+            self.live().hub.to_joined(&others, id, &stop);
+        }
+        self.live().hub.to_users(&participants, &event);
+    }
+
+    /// A read receipt, to every participant (the reader's other devices included).
+    pub(crate) async fn publish_read(
+        &self,
+        id: ConversationId,
+        user: UserId,
+        seq: i64,
+        version: i64,
+    ) {
+        match self.participant_ids(id).await {
+            Ok(participants) => {
+                let event = ServerEvent::MessageRead {
+                    conversation_id: id,
+                    user_id: user,
+                    seq,
+                    version,
+                };
+                self.live().hub.to_users(&participants, &event);
+            }
+            Err(e) => tracing::warn!(error = %e, conversation_id = %id, "read receipt not sent"),
+        }
+    }
+
+    /// `conversation:updated` to every participant, each with their own unread count, and to
+    /// `removed` (who then sees themselves gone). One serialisation per distinct unread count,
+    /// not per person: a big group costs a handful.
+    pub(crate) async fn publish_conversation(&self, id: ConversationId, removed: Option<UserId>) {
+        if let Err(e) = self.try_publish_conversation(id, removed).await {
+            tracing::warn!(error = %e, conversation_id = %id, "conversation news not sent");
+        }
+    }
+
+    async fn try_publish_conversation(
+        &self,
+        id: ConversationId,
+        removed: Option<UserId>,
+    ) -> Result<()> {
+        let rows = sqlx::query(
+            "SELECT p.user_id, (SELECT count(*) FROM messages m WHERE m.conversation_id = p.conversation_id \
+             AND m.seq > p.last_read_seq AND m.deleted = 0 AND m.sender_id <> p.user_id) AS unread \
+             FROM participants p WHERE p.conversation_id = ?",
+        )
+        .bind(id.0)
+        .fetch_all(&self.db().read)
+        .await?;
+        let mut by_unread: HashMap<i64, Vec<UserId>> = HashMap::new();
+        for row in &rows {
+            by_unread
+                .entry(row.try_get("unread")?)
+                .or_default()
+                .push(UserId(row.try_get("user_id")?));
+        }
+        let Some(anyone) = by_unread.values().flatten().next().copied() else {
+            return Ok(());
+        };
+        let base = self.conversation(anyone, id).await?;
+        let send = |users: &[UserId], unread: i64| {
+            let conversation = Conversation {
+                unread_count: unread,
+                ..base.clone()
+            };
+            self.live()
+                .hub
+                .to_users(users, &ServerEvent::ConversationUpdated { conversation });
+        };
+        for (unread, users) in &by_unread {
+            send(users, *unread);
+        }
+        if let Some(gone) = removed {
+            self.live().hub.leave_all(gone, id);
+            send(&[gone], 0);
+        }
+        Ok(())
+    }
+}

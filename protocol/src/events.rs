@@ -1,0 +1,241 @@
+//! The real-time channel's frames: `{"event": "<name>", "data": {...}}` JSON text frames, on the
+//! WebSocket (`/ws`) and, server → client only, on the Server-Sent Events fallback.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Conversation, ConversationId, ErrorCode, Message, UserId};
+
+/// What a client may send. Parse frames with [`ClientEvent::parse`], which names the problem
+/// (and echoes the `client_id`) instead of failing on the first wrong byte.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", content = "data")]
+pub enum ClientEvent {
+    /// The user has this conversation open: they receive its typing events.
+    #[serde(rename = "conversation:join")]
+    Join { conversation_id: ConversationId },
+    #[serde(rename = "conversation:leave")]
+    Leave { conversation_id: ConversationId },
+    /// Answered by `message:ack` or `error`, both carrying `client_id`.
+    #[serde(rename = "message:send")]
+    Send {
+        conversation_id: ConversationId,
+        client_id: String,
+        body: String,
+    },
+    #[serde(rename = "typing:start")]
+    TypingStart { conversation_id: ConversationId },
+    #[serde(rename = "typing:stop")]
+    TypingStop { conversation_id: ConversationId },
+    #[serde(rename = "message:read")]
+    Read {
+        conversation_id: ConversationId,
+        seq: i64,
+    },
+}
+
+/// Why a client frame could not be read, with the `client_id` it carried if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameError {
+    pub message: String,
+    pub client_id: Option<String>,
+}
+
+/// The envelope, read first so an unknown event or bad data can be told apart.
+#[derive(Deserialize)]
+struct Envelope {
+    event: String,
+    #[serde(default)]
+    data: serde_json::Value,
+}
+
+impl ClientEvent {
+    pub const NAMES: [&'static str; 6] = [
+        "conversation:join",
+        "conversation:leave",
+        "message:send",
+        "typing:start",
+        "typing:stop",
+        "message:read",
+    ];
+
+    /// Reads one text frame.
+    pub fn parse(text: &str) -> Result<Self, FrameError> {
+        let envelope: Envelope = serde_json::from_str(text).map_err(|e| FrameError {
+            message: format!("frame is not {{\"event\", \"data\"}} JSON: {e}"),
+            client_id: None,
+        })?;
+        let client_id = envelope
+            .data
+            .get("client_id")
+            .and_then(|v| v.as_str())
+            .map(str::to_owned);
+        if !Self::NAMES.contains(&envelope.event.as_str()) {
+            return Err(FrameError {
+                message: format!("unknown event \"{}\"", envelope.event),
+                client_id,
+            });
+        }
+        let event = envelope.event.clone();
+        serde_json::from_value(serde_json::json!({"event": envelope.event, "data": envelope.data}))
+            .map_err(|e| FrameError {
+                message: format!("invalid data for \"{event}\": {e}"),
+                client_id,
+            })
+    }
+}
+
+/// What the server sends. Events about a conversation's history carry that conversation's
+/// `version` (an addition to the contract): the number of the change, which a client keeps to
+/// resume from and to drop an event it already has.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", content = "data")]
+pub enum ServerEvent {
+    #[serde(rename = "connection:established")]
+    ConnectionEstablished { user_id: UserId },
+    /// Sent just before the server closes the socket.
+    #[serde(rename = "connection:error")]
+    ConnectionError { code: ErrorCode, message: String },
+    #[serde(rename = "message:ack")]
+    MessageAck {
+        client_id: String,
+        message: Message,
+        version: i64,
+    },
+    #[serde(rename = "message:new")]
+    MessageNew { message: Message, version: i64 },
+    #[serde(rename = "message:edited")]
+    MessageEdited { message: Message, version: i64 },
+    #[serde(rename = "message:deleted")]
+    MessageDeleted { message: Message, version: i64 },
+    #[serde(rename = "message:read")]
+    MessageRead {
+        conversation_id: ConversationId,
+        user_id: UserId,
+        seq: i64,
+        version: i64,
+    },
+    #[serde(rename = "typing:start")]
+    TypingStart {
+        conversation_id: ConversationId,
+        user_id: UserId,
+    },
+    #[serde(rename = "typing:stop")]
+    TypingStop {
+        conversation_id: ConversationId,
+        user_id: UserId,
+    },
+    #[serde(rename = "user:online")]
+    UserOnline { user_id: UserId },
+    #[serde(rename = "user:offline")]
+    UserOffline { user_id: UserId },
+    /// Created, renamed, or its participants changed. A participant who was removed gets it
+    /// too, showing them gone.
+    #[serde(rename = "conversation:updated")]
+    ConversationUpdated { conversation: Conversation },
+    #[serde(rename = "error")]
+    Error {
+        code: ErrorCode,
+        message: String,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        client_id: Option<String>,
+    },
+}
+
+impl ServerEvent {
+    /// The frame's `event` name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::ConnectionEstablished { .. } => "connection:established",
+            Self::ConnectionError { .. } => "connection:error",
+            Self::MessageAck { .. } => "message:ack",
+            Self::MessageNew { .. } => "message:new",
+            Self::MessageEdited { .. } => "message:edited",
+            Self::MessageDeleted { .. } => "message:deleted",
+            Self::MessageRead { .. } => "message:read",
+            Self::TypingStart { .. } => "typing:start",
+            Self::TypingStop { .. } => "typing:stop",
+            Self::UserOnline { .. } => "user:online",
+            Self::UserOffline { .. } => "user:offline",
+            Self::ConversationUpdated { .. } => "conversation:updated",
+            Self::Error { .. } => "error",
+        }
+    }
+
+    /// The frame as JSON text.
+    pub fn to_json(&self) -> String {
+        // Serialising these types cannot fail: no maps with non-string keys, no custom impls.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// One entry of a conversation's change record, as `GET /api/conversations/:id/changes`
+/// returns it: the change's number and the frame a connected client got for it. Messages come
+/// as they are now (an edited message shows its latest body, a deleted one none).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeEntry {
+    pub version: i64,
+    #[serde(flatten)]
+    pub frame: ServerEvent,
+}
+
+/// A page of changes after the version a client holds, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChangePage {
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    pub changes: Vec<ChangeEntry>,
+    /// More changes follow: ask again after the last `version` of this page.
+    pub has_more: bool,
+    /// The conversation's latest version now.
+    pub version: i64,
+}
+
+/// `POST /api/conversations/:id/typing`: typing from clients without a socket.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Typing {
+    pub typing: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_parse_and_errors_name_the_problem() {
+        let send =
+            r#"{"event":"message:send","data":{"conversation_id":3,"client_id":"c1","body":"hi"}}"#;
+        assert_eq!(
+            ClientEvent::parse(send).unwrap(),
+            ClientEvent::Send {
+                conversation_id: ConversationId(3),
+                client_id: "c1".into(),
+                body: "hi".into()
+            }
+        );
+        let err = ClientEvent::parse("not json").unwrap_err();
+        assert!(err.message.contains("JSON"));
+        let err = ClientEvent::parse(r#"{"event":"nope","data":{"client_id":"x"}}"#).unwrap_err();
+        assert!(err.message.contains("unknown event"));
+        assert_eq!(err.client_id.as_deref(), Some("x"));
+        let err = ClientEvent::parse(r#"{"event":"message:send","data":{"client_id":"c2"}}"#)
+            .unwrap_err();
+        assert!(err.message.contains("conversation_id"), "{}", err.message);
+        assert_eq!(err.client_id.as_deref(), Some("c2"));
+    }
+
+    #[test]
+    fn server_frames_have_the_contract_shape() {
+        let frame = ServerEvent::UserOnline { user_id: UserId(7) }.to_json();
+        assert_eq!(frame, r#"{"event":"user:online","data":{"user_id":7}}"#);
+        let error = ServerEvent::Error {
+            code: ErrorCode::InvalidInput,
+            message: "m".into(),
+            client_id: None,
+        };
+        assert_eq!(
+            error.to_json(),
+            r#"{"event":"error","data":{"code":"invalid_input","message":"m"}}"#
+        );
+    }
+}

@@ -1,0 +1,94 @@
+//! `GET /api/events`: the same server → client frames as the WebSocket, as Server-Sent Events
+//! (each event is named after the frame's `event`, its data is the whole frame), for networks
+//! that block WebSockets. Clients send over REST. Such a stream cannot join conversations, so
+//! it receives typing events for all of its user's conversations.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use chat::live::Connection;
+use futures::stream::{self, Stream};
+use protocol::{ErrorCode, ServerEvent};
+use tokio::time::{sleep_until, Instant};
+use tokio_util::sync::CancellationToken;
+
+use crate::state::AppState;
+
+pub async fn events(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Err(e) = super::check_origin(&state, &headers) {
+        return e.into_response();
+    }
+    let viewer = match super::authenticate(&state, &headers).await {
+        Ok(viewer) => viewer,
+        Err(e) => return e.into_response(),
+    };
+    let conn = state.chat.connect(&viewer, true).await;
+    let hello = ServerEvent::ConnectionEstablished {
+        user_id: viewer.user_id,
+    };
+    let open = Open {
+        conn,
+        shutdown: state.shutdown.clone(),
+        expires: super::token_deadline(&viewer),
+        hello: Some(hello),
+        done: false,
+    };
+    Sse::new(stream_of(open))
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(20)))
+        .into_response()
+}
+
+struct Open {
+    /// Holds the hub registration: dropping the stream unregisters it.
+    conn: Connection,
+    shutdown: CancellationToken,
+    expires: Instant,
+    hello: Option<ServerEvent>,
+    done: bool,
+}
+
+fn event(frame: &ServerEvent) -> Event {
+    Event::default().event(frame.name()).data(frame.to_json())
+}
+
+fn stream_of(open: Open) -> impl Stream<Item = Result<Event, Infallible>> {
+    stream::unfold(open, |mut open| async move {
+        if open.done {
+            return None;
+        }
+        if let Some(hello) = open.hello.take() {
+            return Some((Ok(event(&hello)), open));
+        }
+        let closing = |code, message: &str| ServerEvent::ConnectionError {
+            code,
+            message: message.to_owned(),
+        };
+        let next = tokio::select! {
+            frame = open.conn.frames.recv() => match frame {
+                Some(frame) => {
+                    let text = String::from_utf8_lossy(&frame.json).into_owned();
+                    Event::default().event(frame.event).data(text)
+                }
+                None => return None,
+            },
+            kick = &mut open.conn.kicked => {
+                open.done = true;
+                let message = match kick {
+                    Ok(chat::live::Kick::SignedOut) => closing(ErrorCode::Unauthenticated, "signed out"),
+                    _ => closing(ErrorCode::RateLimited, "too slow to keep up"),
+                };
+                event(&message)
+            }
+            () = sleep_until(open.expires) => {
+                open.done = true;
+                event(&closing(ErrorCode::Unauthenticated, "session expired"))
+            }
+            () = open.shutdown.cancelled() => return None,
+        };
+        Some((Ok(next), open))
+    })
+}

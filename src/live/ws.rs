@@ -1,0 +1,299 @@
+//! `GET /ws`: one task per socket. It `select!`s over the client's frames, the hub's frames
+//! for this connection, a heartbeat, the token's expiry and server shutdown. Frames from the
+//! client are handled one at a time, so their answers keep their order.
+
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use chat::live::{ConnId, Kick};
+use chat::Viewer;
+use futures::stream::{SplitSink, StreamExt};
+use futures::SinkExt;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use protocol::{ClientEvent, ErrorCode, SendMessage, ServerEvent};
+use tokio::time::{interval, sleep_until, Instant, MissedTickBehavior};
+
+use crate::http::error::ApiError;
+use crate::state::AppState;
+
+/// Largest frame or message a client may send (axum's default would be 64 MiB).
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+/// A ping goes out this often…
+const HEARTBEAT: Duration = Duration::from_secs(20);
+/// …and a client silent for this long (not even a pong) is gone.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(50);
+
+/// Close codes (RFC 6455 §7.4.1).
+const GOING_AWAY: u16 = 1001;
+const UNSUPPORTED: u16 = 1003;
+const POLICY: u16 = 1008;
+
+pub async fn upgrade(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    if let Err(e) = super::check_origin(&state, &headers) {
+        return e.into_response();
+    }
+    let viewer = match super::authenticate(&state, &headers).await {
+        Ok(viewer) => viewer,
+        Err(e) => return e.into_response(),
+    };
+    let Ok(ws) = ws else {
+        return ApiError::invalid("expected a WebSocket upgrade request").into_response();
+    };
+    ws.max_message_size(MAX_FRAME_BYTES)
+        .max_frame_size(MAX_FRAME_BYTES)
+        // Small buffers: most connections sit idle, and idle memory is what limits how many
+        // one server holds. Chat frames are small; big ones still work, in more reads.
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .on_upgrade(move |socket| serve(socket, state, viewer))
+}
+
+/// Why a socket ends, and what the client is told first.
+struct Ending {
+    code: u16,
+    reason: &'static str,
+    error: Option<(ErrorCode, &'static str)>,
+}
+
+impl Ending {
+    fn new(code: u16, reason: &'static str) -> Self {
+        Self {
+            code,
+            reason,
+            error: None,
+        }
+    }
+
+    fn with_error(code: u16, error: ErrorCode, reason: &'static str) -> Self {
+        Self {
+            code,
+            reason,
+            error: Some((error, reason)),
+        }
+    }
+}
+
+/// Per-connection limits: a burst is fine, a flood is refused, and a client that keeps
+/// flooding after being told is disconnected.
+struct Limits {
+    frames: DefaultDirectRateLimiter,
+    sends: DefaultDirectRateLimiter,
+    typing: DefaultDirectRateLimiter,
+    strikes: DefaultDirectRateLimiter,
+}
+
+fn per_second(rate: u32, burst: u32) -> DefaultDirectRateLimiter {
+    let rate = NonZeroU32::new(rate).unwrap_or(NonZeroU32::MIN);
+    let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
+    RateLimiter::direct(Quota::per_second(rate).allow_burst(burst))
+}
+
+impl Limits {
+    fn new() -> Self {
+        Self {
+            frames: per_second(50, 100),
+            sends: per_second(20, 40),
+            typing: per_second(5, 10),
+            // Twenty refusals are forgiven over a minute; more is abuse.
+            strikes: RateLimiter::direct(
+                Quota::per_minute(NonZeroU32::new(20).unwrap_or(NonZeroU32::MIN))
+                    .allow_burst(NonZeroU32::new(20).unwrap_or(NonZeroU32::MIN)),
+            ),
+        }
+    }
+}
+
+type Sink = SplitSink<WebSocket, Message>;
+
+async fn serve(socket: WebSocket, state: AppState, viewer: Viewer) {
+    let chat = state.chat.clone();
+    let mut conn = chat.connect(&viewer, false).await;
+    let (mut sink, mut stream) = socket.split();
+    let hello = ServerEvent::ConnectionEstablished {
+        user_id: viewer.user_id,
+    };
+    if send(&mut sink, &hello).await.is_err() {
+        return;
+    }
+    let expires = super::token_deadline(&viewer);
+    let mut heartbeat = interval(HEARTBEAT);
+    heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    heartbeat.tick().await;
+    let mut last_heard = Instant::now();
+    let mut limits = Limits::new();
+
+    let ending: Option<Ending> = loop {
+        tokio::select! {
+            () = state.shutdown.cancelled() => {
+                break Some(Ending::new(GOING_AWAY, "server is restarting"));
+            }
+            kick = &mut conn.kicked => {
+                break Some(match kick {
+                    Ok(Kick::SignedOut) => Ending::with_error(POLICY, ErrorCode::Unauthenticated, "signed out"),
+                    Ok(Kick::TooSlow) | Err(_) => Ending::with_error(POLICY, ErrorCode::RateLimited, "too slow to keep up"),
+                });
+            }
+            frame = conn.frames.recv() => {
+                let Some(frame) = frame else { break None };
+                let Ok(text) = Utf8Bytes::try_from(frame.json) else { continue };
+                if sink.send(Message::Text(text)).await.is_err() {
+                    break None;
+                }
+            }
+            incoming = stream.next() => {
+                let Some(Ok(message)) = incoming else { break None };
+                last_heard = Instant::now();
+                match message {
+                    Message::Text(text) => {
+                        if let Err(ending) = handle(&state, &viewer, conn.id, &mut limits, &mut sink, text.as_str()).await {
+                            break ending;
+                        }
+                    }
+                    Message::Binary(_) => {
+                        break Some(Ending::with_error(UNSUPPORTED, ErrorCode::InvalidInput, "frames are JSON text"));
+                    }
+                    Message::Close(_) => break None,
+                    // tungstenite answers pings itself; a pong only proves the client is there.
+                    Message::Ping(_) | Message::Pong(_) => {}
+                }
+            }
+            _ = heartbeat.tick() => {
+                if last_heard.elapsed() > IDLE_TIMEOUT {
+                    break Some(Ending::new(GOING_AWAY, "idle"));
+                }
+                if sink.send(Message::Ping(Default::default())).await.is_err() {
+                    break None;
+                }
+            }
+            () = sleep_until(expires) => {
+                break Some(Ending::with_error(POLICY, ErrorCode::Unauthenticated, "session expired"));
+            }
+        }
+    };
+    if let Some(ending) = ending {
+        if let Some((code, message)) = ending.error {
+            let event = ServerEvent::ConnectionError {
+                code,
+                message: message.to_owned(),
+            };
+            let _ = send(&mut sink, &event).await;
+        }
+        let close = CloseFrame {
+            code: ending.code,
+            reason: Utf8Bytes::from_static(ending.reason),
+        };
+        let _ = sink.send(Message::Close(Some(close))).await;
+    }
+    // `conn.guard` drops here: the hub forgets the connection.
+}
+
+async fn send(sink: &mut Sink, event: &ServerEvent) -> Result<(), axum::Error> {
+    sink.send(Message::Text(event.to_json().into())).await
+}
+
+/// Answers one client frame. `Err` ends the connection (abuse, or the client is gone).
+async fn handle(
+    state: &AppState,
+    viewer: &Viewer,
+    conn: ConnId,
+    limits: &mut Limits,
+    sink: &mut Sink,
+    text: &str,
+) -> Result<(), Option<Ending>> {
+    let gone = |_| None;
+    let event = match ClientEvent::parse(text) {
+        Ok(event) => event,
+        Err(e) => {
+            let reply = error(ErrorCode::InvalidInput, e.message, e.client_id);
+            return send(sink, &reply).await.map_err(gone);
+        }
+    };
+    let client_id = match &event {
+        ClientEvent::Send { client_id, .. } => Some(client_id.clone()),
+        _ => None,
+    };
+    let limiter = match &event {
+        ClientEvent::Send { .. } => Some(&limits.sends),
+        ClientEvent::TypingStart { .. } | ClientEvent::TypingStop { .. } => Some(&limits.typing),
+        _ => None,
+    };
+    let limited = limits.frames.check().is_err() || limiter.is_some_and(|l| l.check().is_err());
+    if limited {
+        if limits.strikes.check().is_err() {
+            return Err(Some(Ending::with_error(
+                POLICY,
+                ErrorCode::RateLimited,
+                "too many frames",
+            )));
+        }
+        let reply = error(ErrorCode::RateLimited, "slow down".to_owned(), client_id);
+        return send(sink, &reply).await.map_err(gone);
+    }
+    let me = viewer.user_id;
+    let chat = &state.chat;
+    let outcome = match event {
+        ClientEvent::Join { conversation_id } => chat.join(me, conn, conversation_id).await,
+        ClientEvent::Leave { conversation_id } => {
+            chat.leave(conn, conversation_id);
+            Ok(())
+        }
+        ClientEvent::Send {
+            conversation_id,
+            client_id,
+            body,
+        } => {
+            let request = SendMessage {
+                body,
+                client_id: Some(client_id.clone()),
+            };
+            match chat.send_message(me, conversation_id, request).await {
+                Ok(sent) => {
+                    let ack = ServerEvent::MessageAck {
+                        client_id,
+                        message: sent.message,
+                        version: sent.version,
+                    };
+                    return send(sink, &ack).await.map_err(gone);
+                }
+                Err(e) => Err(e),
+            }
+        }
+        ClientEvent::TypingStart { conversation_id } => {
+            chat.typing(me, conversation_id, true).await
+        }
+        ClientEvent::TypingStop { conversation_id } => {
+            chat.typing(me, conversation_id, false).await
+        }
+        ClientEvent::Read {
+            conversation_id,
+            seq,
+        } => chat.mark_read(me, conversation_id, seq).await.map(drop),
+    };
+    match outcome {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            if e.code() == ErrorCode::Internal {
+                tracing::error!(error = %e, "socket event failed");
+            }
+            let reply = error(e.code(), e.public_message(), client_id);
+            send(sink, &reply).await.map_err(gone)
+        }
+    }
+}
+
+fn error(code: ErrorCode, message: String, client_id: Option<String>) -> ServerEvent {
+    ServerEvent::Error {
+        code,
+        message,
+        client_id,
+    }
+}
