@@ -154,6 +154,18 @@ async fn reading_and_writing_a_group() {
             expect(201, 201, 201),
         ),
         (
+            Method::GET,
+            format!("{conv}/changes?after=0"),
+            None,
+            expect(200, 200, 200),
+        ),
+        (
+            Method::POST,
+            format!("{conv}/typing"),
+            Some(json!({"typing": true})),
+            expect(204, 204, 204),
+        ),
+        (
             Method::POST,
             format!("{conv}/read"),
             Some(json!({"seq": 1})),
