@@ -97,3 +97,33 @@ pub fn rfc3339(ms: i64) -> String {
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
 }
+
+/// Cuts `rows` (fetched with one extra) to `limit` and returns the cursor of the next page, if
+/// any: the sort time and id of the last row kept (lists are ordered by both), `"<time>.<id>"`.
+pub fn next_cursor(
+    rows: &mut Vec<sqlx::any::AnyRow>,
+    limit: usize,
+    time_column: &str,
+    id_column: &str,
+) -> Result<Option<String>> {
+    use sqlx::Row;
+    if rows.len() <= limit {
+        return Ok(None);
+    }
+    rows.truncate(limit);
+    let Some(last) = rows.last() else {
+        return Ok(None);
+    };
+    let time: i64 = last.try_get(time_column)?;
+    let id: i64 = last.try_get(id_column)?;
+    Ok(Some(format!("{time}.{id}")))
+}
+
+/// Reads a [`cursor`]; anything else is `400 invalid_input` naming `cursor`.
+pub fn parse_cursor(raw: &str) -> Result<(i64, i64)> {
+    raw.split_once('.')
+        .and_then(|(t, id)| Some((t.parse().ok()?, id.parse().ok()?)))
+        .ok_or_else(|| {
+            protocol::FieldError::new("cursor", "is not a cursor this server gave out").into()
+        })
+}

@@ -132,8 +132,8 @@ async fn run(ops: Vec<Op>) {
                     body: format!("from {who}"),
                     client_id: client_id.map(|c| format!("c{c}")),
                 };
-                let sent = chat.send_message(users[who], id, request).await.unwrap();
-                let (message, created) = (sent.message, sent.created);
+                let outcome = chat.send_message(users[who], id, request).await.unwrap();
+                let (message, created) = (outcome.message, outcome.created);
                 if created {
                     sent.push(message.id);
                 } else {

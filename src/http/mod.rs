@@ -13,7 +13,7 @@ mod health;
 mod messages;
 mod posts;
 /// Security headers, origin checks and body limits.
-mod security;
+pub mod security;
 
 use std::sync::Arc;
 use std::time::Duration;

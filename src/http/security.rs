@@ -1,6 +1,6 @@
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderName, Method};
+use axum::http::{header, HeaderMap, HeaderName, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
@@ -48,27 +48,31 @@ pub async fn same_origin_writes(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
     );
-    if !safe {
-        if let Some(origin) = request.headers().get(header::ORIGIN) {
-            let origin = origin.to_str().unwrap_or("null");
-            let host = request
-                .headers()
-                .get(header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .unwrap_or_default();
-            let ours = origin
-                .split_once("://")
-                .is_some_and(|(_, authority)| !host.is_empty() && authority == host);
-            if !ours && !state.allowed_origins.iter().any(|o| o == origin) {
-                return ApiError::new(
-                    protocol::ErrorCode::Forbidden,
-                    "cross-origin request refused",
-                )
-                .into_response();
-            }
-        }
+    if !safe && !origin_allowed(request.headers(), &state.allowed_origins) {
+        return ApiError::new(
+            protocol::ErrorCode::Forbidden,
+            "cross-origin request refused",
+        )
+        .into_response();
     }
     next.run(request).await
+}
+
+/// True when the request says no `Origin` (not a browser), or our own (same host), or one of
+/// the configured ones.
+pub fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return true;
+    };
+    let origin = origin.to_str().unwrap_or("null");
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    let ours = origin
+        .split_once("://")
+        .is_some_and(|(_, authority)| !host.is_empty() && authority == host);
+    ours || allowed.iter().any(|o| o == origin)
 }
 
 /// Caps every request body (REST and server functions alike) with a contract `413`.

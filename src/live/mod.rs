@@ -6,7 +6,7 @@ pub mod sse;
 /// The WebSocket: frames both ways.
 pub mod ws;
 
-use axum::http::{header, HeaderMap};
+use axum::http::HeaderMap;
 use chat::Viewer;
 use protocol::ErrorCode;
 use tokio::time::Instant;
@@ -18,18 +18,7 @@ use crate::state::AppState;
 /// hijacking would otherwise ride on the browser's cookie). Clients that are not browsers send
 /// no `Origin` and are let through: their token is their credential.
 pub fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    let Some(origin) = headers.get(header::ORIGIN) else {
-        return Ok(());
-    };
-    let origin = origin.to_str().unwrap_or("null");
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or_default();
-    let ours = origin
-        .split_once("://")
-        .is_some_and(|(_, authority)| !host.is_empty() && authority == host);
-    if ours || state.allowed_origins.iter().any(|o| o == origin) {
+    if crate::http::security::origin_allowed(headers, &state.allowed_origins) {
         Ok(())
     } else {
         Err(ApiError::new(
@@ -47,10 +36,6 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Viewe
 
 /// When the session token stops being valid: the connection ends then.
 pub fn token_deadline(viewer: &Viewer) -> Instant {
-    let left_ms = viewer.expires_at_ms.saturating_sub(chrono_now_ms()).max(0);
+    let left_ms = viewer.expires_at_ms.saturating_sub(chat::storage::now_ms());
     Instant::now() + std::time::Duration::from_millis(u64::try_from(left_ms).unwrap_or(0))
-}
-
-fn chrono_now_ms() -> i64 {
-    chat::storage::now_ms()
 }

@@ -19,14 +19,7 @@ pub fn Home() -> impl IntoView {
                         signed_out_status();
                         view! { <Redirect path="/signin" /> }.into_any()
                     }
-                    Err(e) => {
-                        view! {
-                            <p class="error" role="alert">
-                                {crate::session::error_text(&e)}
-                            </p>
-                        }
-                            .into_any()
-                    }
+                    Err(e) => view! { <Failure error=e /> }.into_any(),
                 }
             })}
         </Suspense>
@@ -123,14 +116,7 @@ fn ConversationNav(me: UserId) -> impl IntoView {
                             }
                                 .into_any()
                         }
-                        Err(e) => {
-                            view! {
-                                <p class="error" role="alert">
-                                    {crate::session::error_text(&e)}
-                                </p>
-                            }
-                                .into_any()
-                        }
+                        Err(e) => view! { <Failure error=e /> }.into_any(),
                     }
                 })}
             </Transition>
@@ -160,5 +146,15 @@ fn ConversationItem(conversation: Conversation, me: UserId) -> impl IntoView {
                     }
                 })}
         </li>
+    }
+}
+
+/// A failed server call, said in words a person can act on.
+#[component]
+fn Failure(error: ServerFnError) -> impl IntoView {
+    view! {
+        <p class="error" role="alert">
+            {crate::session::error_text(&error)}
+        </p>
     }
 }

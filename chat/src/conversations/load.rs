@@ -5,14 +5,14 @@
 use std::collections::HashMap;
 
 use protocol::{
-    Conversation, ConversationId, ConversationKind, FieldError, Participant, PostId, PostRef, Role,
-    User, UserId,
+    Conversation, ConversationId, ConversationKind, Participant, PostId, PostRef, Role, User,
+    UserId,
 };
 use sqlx::any::AnyRow;
 use sqlx::{QueryBuilder, Row};
 
 use crate::messages::message_from_row;
-use crate::storage::rfc3339;
+use crate::storage::{next_cursor, parse_cursor, rfc3339};
 use crate::{Chat, Error, Result};
 
 /// Filters and paging for the conversation list.
@@ -34,13 +34,6 @@ pub struct ListQuery {
 impl ListQuery {
     pub const DEFAULT_LIMIT: usize = 50;
     pub const MAX_LIMIT: usize = 100;
-}
-
-/// `updated_at` and `id` of the last conversation on a page: the list is ordered by both.
-fn parse_cursor(raw: &str) -> Result<(i64, i64)> {
-    raw.split_once('.')
-        .and_then(|(t, id)| Some((t.parse().ok()?, id.parse().ok()?)))
-        .ok_or_else(|| FieldError::new("cursor", "is not a cursor this server gave out").into())
 }
 
 /// Escapes LIKE wildcards so a search for `50%` finds "50%".
@@ -129,20 +122,7 @@ impl Chat {
         );
         let mut rows = q.build().fetch_all(&self.db().read).await?;
 
-        let next_cursor = if rows.len() > limit {
-            rows.truncate(limit);
-            rows.last()
-                .map(|r| -> Result<String> {
-                    Ok(format!(
-                        "{}.{}",
-                        r.try_get::<i64, _>("updated_at")?,
-                        r.try_get::<i64, _>("id")?
-                    ))
-                })
-                .transpose()?
-        } else {
-            None
-        };
+        let next_cursor = next_cursor(&mut rows, limit, "updated_at", "id")?;
         let mut conversations = rows
             .iter()
             .map(conversation_from_row)
@@ -226,7 +206,7 @@ mod tests {
     }
 
     #[test]
-    fn cursors_round_trip_and_garbage_is_refused() {
+    fn cursors_are_read_and_garbage_is_refused() {
         assert_eq!(
             parse_cursor("1700000000000.42").unwrap(),
             (1_700_000_000_000, 42)

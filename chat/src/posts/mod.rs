@@ -1,13 +1,13 @@
 //! Help-request posts: any signed-in user may read them and open a conversation about one.
 
 use protocol::posts::{parse_post_body, parse_post_title};
-use protocol::{CreatePost, FieldError, Post, PostId, UserId};
+use protocol::{CreatePost, Post, PostId, UserId};
 use sqlx::any::AnyRow;
 use sqlx::{QueryBuilder, Row};
 use tracing::instrument;
 
 use crate::accounts::user_from_row;
-use crate::storage::{now_ms, rfc3339};
+use crate::storage::{next_cursor, now_ms, parse_cursor, rfc3339};
 use crate::{Chat, Error, Result};
 
 const SELECT: &str = "SELECT p.id AS post_id, p.title, p.body, p.created_at, u.id, u.username, \
@@ -50,15 +50,7 @@ impl Chat {
         let limit = limit.clamp(1, 100);
         let mut q = QueryBuilder::new(SELECT);
         if let Some(cursor) = cursor {
-            let (at, id) = cursor
-                .split_once('.')
-                .and_then(|(t, i)| Some((t.parse::<i64>().ok()?, i.parse::<i64>().ok()?)))
-                .ok_or_else(|| {
-                    Error::from(FieldError::new(
-                        "cursor",
-                        "is not a cursor this server gave out",
-                    ))
-                })?;
+            let (at, id) = parse_cursor(cursor)?;
             q.push(" WHERE p.created_at < ").push_bind(at);
             q.push(" OR (p.created_at = ").push_bind(at);
             q.push(" AND p.id < ").push_bind(id).push(")");
@@ -66,20 +58,7 @@ impl Chat {
         q.push(" ORDER BY p.created_at DESC, p.id DESC LIMIT ")
             .push_bind(i64::try_from(limit + 1).unwrap_or(i64::MAX));
         let mut rows = q.build().fetch_all(&self.db().read).await?;
-        let next = if rows.len() > limit {
-            rows.truncate(limit);
-            rows.last()
-                .map(|r| -> Result<String> {
-                    Ok(format!(
-                        "{}.{}",
-                        r.try_get::<i64, _>("created_at")?,
-                        r.try_get::<i64, _>("post_id")?
-                    ))
-                })
-                .transpose()?
-        } else {
-            None
-        };
+        let next = next_cursor(&mut rows, limit, "created_at", "post_id")?;
         let posts = rows.iter().map(post_from_row).collect::<Result<Vec<_>>>()?;
         Ok((posts, next))
     }
