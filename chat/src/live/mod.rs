@@ -122,10 +122,17 @@ impl Chat {
     }
 
     /// Everyone in a conversation now.
-    pub(crate) async fn participant_ids(&self, id: ConversationId) -> Result<Vec<UserId>> {
+    pub(crate) async fn participant_ids<'e, E>(
+        &self,
+        executor: E,
+        id: ConversationId,
+    ) -> Result<Vec<UserId>>
+    where
+        E: sqlx::Executor<'e, Database = sqlx::Any>,
+    {
         let rows = sqlx::query("SELECT user_id FROM participants WHERE conversation_id = ?")
             .bind(id.0)
-            .fetch_all(&self.db().read)
+            .fetch_all(executor)
             .await?;
         rows.iter()
             .map(|r| Ok(UserId(r.try_get("user_id")?)))
@@ -145,7 +152,7 @@ impl Chat {
 
     /// `me` starts or stops typing in a conversation they take part in.
     pub async fn typing(&self, me: UserId, id: ConversationId, typing: bool) -> Result<()> {
-        let participants = self.participant_ids(id).await?;
+        let participants = self.participant_ids(&self.db().read, id).await?;
         if !participants.contains(&me) {
             return Err(crate::Error::NotFound("conversation"));
         }
@@ -195,7 +202,7 @@ impl Chat {
                 gone
             };
             for (id, user) in expired {
-                match self.participant_ids(id).await {
+                match self.participant_ids(&self.db().read, id).await {
                     Ok(participants) => {
                         let others: Vec<UserId> =
                             participants.into_iter().filter(|u| *u != user).collect();
@@ -216,20 +223,19 @@ impl Chat {
         lock(&self.live().typing).remove(&(id, me)).is_some()
     }
 
-    /// News of a new, edited or deleted message, to every participant.
-    pub(crate) async fn publish_message(&self, event: ServerEvent, message: &Message) {
+    /// News of a new, edited or deleted message, to every participant (`audience`, read in the
+    /// transaction that made the change).
+    pub(crate) fn publish_message(
+        &self,
+        event: ServerEvent,
+        message: &Message,
+        audience: &[UserId],
+    ) {
         let id = message.conversation_id;
-        let participants = match self.participant_ids(id).await {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::warn!(error = %e, conversation_id = %id, "message news not sent");
-                return;
-            }
-        };
         if matches!(event, ServerEvent::MessageNew { .. })
             && self.stop_typing_quietly(message.sender_id, id)
         {
-            let others: Vec<UserId> = participants
+            let others: Vec<UserId> = audience
                 .iter()
                 .copied()
                 .filter(|u| *u != message.sender_id)
@@ -240,29 +246,7 @@ impl Chat {
             };
             self.live().hub.to_joined(&others, id, &stop);
         }
-        self.live().hub.to_users(&participants, &event);
-    }
-
-    /// A read receipt, to every participant (the reader's other devices included).
-    pub(crate) async fn publish_read(
-        &self,
-        id: ConversationId,
-        user: UserId,
-        seq: i64,
-        version: i64,
-    ) {
-        match self.participant_ids(id).await {
-            Ok(participants) => {
-                let event = ServerEvent::MessageRead {
-                    conversation_id: id,
-                    user_id: user,
-                    seq,
-                    version,
-                };
-                self.live().hub.to_users(&participants, &event);
-            }
-            Err(e) => tracing::warn!(error = %e, conversation_id = %id, "read receipt not sent"),
-        }
+        self.live().hub.to_users(audience, &event);
     }
 
     /// `conversation:updated` to every participant, each with their own unread count, and to

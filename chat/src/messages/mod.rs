@@ -8,7 +8,7 @@ use protocol::{
     SendMessage, ServerEvent, UserId,
 };
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::{AnyConnection, Connection, Row};
 use tracing::instrument;
 
 use crate::changes::{self, Change, ChangeKind};
@@ -79,7 +79,10 @@ impl Chat {
             .as_deref()
             .map(ClientMsgId::parse)
             .transpose()?;
-        let mut tx = self.db().write.begin().await?;
+        // The write connection is held until the news is queued, so the hub hears of changes
+        // in the order they were committed.
+        let mut writer = self.db().write.acquire().await?;
+        let mut tx = writer.begin().await?;
         membership(&mut *tx, id, me).await?;
         if let Some(client_id) = &client_id {
             let sql =
@@ -147,12 +150,14 @@ impl Chat {
         .await?;
         // Sending marks the conversation read up to this message, for the sender.
         advance_read(&mut tx, id, me, seq).await?;
+        let audience = self.participant_ids(&mut *tx, id).await?;
         tx.commit().await?;
         let event = ServerEvent::MessageNew {
             message: message.clone(),
             version,
         };
-        self.publish_message(event, &message).await;
+        self.publish_message(event, &message, &audience);
+        drop(writer);
         Ok(Sent {
             message,
             created: true,
@@ -196,7 +201,10 @@ impl Chat {
     #[instrument(skip(self, body), fields(user_id = %me, message_id = %id))]
     pub async fn edit_message(&self, me: UserId, id: MessageId, body: &str) -> Result<Message> {
         let body = MessageBody::parse(body, self.settings().max_message_chars)?;
-        let mut tx = self.db().write.begin().await?;
+        // The write connection is held until the news is queued, so the hub hears of changes
+        // in the order they were committed.
+        let mut writer = self.db().write.acquire().await?;
+        let mut tx = writer.begin().await?;
         let (message, _) = visible_message(&mut tx, me, id).await?;
         if message.sender_id != me {
             return Err(Error::Forbidden("only its sender can edit a message"));
@@ -215,12 +223,16 @@ impl Chat {
         let edited = message_from_row(&row, "")?;
         let change = Change::new(ChangeKind::MessageEdited).message(id.0, edited.seq);
         let version = changes::record(&mut tx, edited.conversation_id.0, change).await?;
+        let audience = self
+            .participant_ids(&mut *tx, edited.conversation_id)
+            .await?;
         tx.commit().await?;
         let event = ServerEvent::MessageEdited {
             message: edited.clone(),
             version,
         };
-        self.publish_message(event, &edited).await;
+        self.publish_message(event, &edited, &audience);
+        drop(writer);
         Ok(edited)
     }
 
@@ -228,7 +240,10 @@ impl Chat {
     /// admin of the group. Deleting it again changes nothing.
     #[instrument(skip(self), fields(user_id = %me, message_id = %id))]
     pub async fn delete_message(&self, me: UserId, id: MessageId) -> Result<Option<Message>> {
-        let mut tx = self.db().write.begin().await?;
+        // The write connection is held until the news is queued, so the hub hears of changes
+        // in the order they were committed.
+        let mut writer = self.db().write.acquire().await?;
+        let mut tx = writer.begin().await?;
         let (message, member) = visible_message(&mut tx, me, id).await?;
         let moderates = member.kind == ConversationKind::Group && member.role.manages();
         if message.sender_id != me && !moderates {
@@ -245,12 +260,16 @@ impl Chat {
         let deleted = message_from_row(&row, "")?;
         let change = Change::new(ChangeKind::MessageDeleted).message(id.0, deleted.seq);
         let version = changes::record(&mut tx, deleted.conversation_id.0, change).await?;
+        let audience = self
+            .participant_ids(&mut *tx, deleted.conversation_id)
+            .await?;
         tx.commit().await?;
         let event = ServerEvent::MessageDeleted {
             message: deleted.clone(),
             version,
         };
-        self.publish_message(event, &deleted).await;
+        self.publish_message(event, &deleted, &audience);
+        drop(writer);
         Ok(Some(deleted))
     }
 
@@ -261,7 +280,10 @@ impl Chat {
         if seq < 0 {
             return Err(FieldError::new("seq", "must not be negative").into());
         }
-        let mut tx = self.db().write.begin().await?;
+        // The write connection is held until the news is queued, so the hub hears of changes
+        // in the order they were committed.
+        let mut writer = self.db().write.acquire().await?;
+        let mut tx = writer.begin().await?;
         let member = membership(&mut *tx, id, me).await?;
         let seq = seq.min(member.last_seq);
         if seq <= member.last_read_seq {
@@ -274,8 +296,16 @@ impl Chat {
             Change::new(ChangeKind::Read).user(me.0).seq(seq),
         )
         .await?;
+        let audience = self.participant_ids(&mut *tx, id).await?;
         tx.commit().await?;
-        self.publish_read(id, me, seq, version).await;
+        let event = ServerEvent::MessageRead {
+            conversation_id: id,
+            user_id: me,
+            seq,
+            version,
+        };
+        self.live().hub.to_users(&audience, &event);
+        drop(writer);
         Ok(Some(seq))
     }
 }
