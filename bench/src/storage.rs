@@ -1,0 +1,283 @@
+//! The `storage` scenario: seed, then time the calls the REST handlers make, server-side (the
+//! `chat::Chat` services, no HTTP) and over HTTP (the real server on loopback).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use chat::conversations::ListQuery;
+use chat::messages::HistoryQuery;
+use chat::Chat;
+use protocol::{ConversationId, SendMessage, UserId};
+use rand::rngs::{OsRng, StdRng};
+use rand::{Rng, RngCore, SeedableRng};
+use secrecy::SecretString;
+use sqlx::Row;
+
+use crate::measure::{self, Budget, Measurement};
+use crate::report::{Machine, Report};
+use crate::seed::{self, Scale, FOCUS_USERNAME};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[arg(long, default_value_t = 10_000)]
+    users: u32,
+    #[arg(long, default_value_t = 100_000)]
+    conversations: u32,
+    #[arg(long, default_value_t = 1_000_000)]
+    messages: u32,
+    /// Conversations the focus user (whose list is measured) takes part in.
+    #[arg(long, default_value_t = 1_000)]
+    member_of: u32,
+    /// Measured calls per operation (default: 1,000 to 10,000 depending on the operation).
+    #[arg(long)]
+    iterations: Option<u64>,
+    /// Most seconds spent measuring one operation.
+    #[arg(long, default_value_t = 12)]
+    max_seconds: u64,
+    /// Database file to create (it must not exist); default: a temporary file, removed after.
+    #[arg(long)]
+    db: Option<PathBuf>,
+    /// Measure the database at --db, seeded by an earlier run, instead of seeding.
+    #[arg(long, requires = "db")]
+    reuse: bool,
+    /// Also write the results here as JSON.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Skip the HTTP measurements.
+    #[arg(long)]
+    no_http: bool,
+    /// Only seed the database at --db (to inspect it, e.g. with EXPLAIN QUERY PLAN), then stop.
+    #[arg(long, requires = "db", conflicts_with = "reuse")]
+    seed_only: bool,
+}
+
+/// Search terms typed into the list's filter: names and titles of several frequencies.
+const SEARCHES: &[&str] = &["mar", "lyon", "dupont", "mentoring", "nguyen"];
+
+pub async fn run(args: Args) -> Result<String> {
+    let temp = tempfile::tempdir()?;
+    let path = args
+        .db
+        .clone()
+        .unwrap_or_else(|| temp.path().join("bench.db"));
+    if path.exists() != args.reuse {
+        bail!(
+            "{}: {}",
+            path.display(),
+            if args.reuse {
+                "no such database to reuse"
+            } else {
+                "already exists; remove it, or pass --reuse to measure it as it is"
+            }
+        );
+    }
+    let settings = settings(&path);
+    let chat = Chat::start(&settings)
+        .await
+        .context("opening the database")?;
+
+    let (focus, seeding, rows) = if args.reuse {
+        let row = sqlx::query("SELECT id FROM users WHERE username_key = ?")
+            .bind(FOCUS_USERNAME)
+            .fetch_one(&chat.db().read)
+            .await
+            .context("no focus user: was this database seeded by confab-bench?")?;
+        (UserId(row.try_get("id")?), None, 0)
+    } else {
+        eprintln!("seeding {}", path.display());
+        let scale = Scale {
+            users: args.users,
+            conversations: args.conversations,
+            messages: args.messages,
+            member_of: args.member_of,
+            max_group_size: u32::try_from(settings.max_group_size)?,
+        };
+        let seeded = seed::seed(&chat, scale).await?;
+        eprintln!("  done in {:.1} s", seeded.elapsed.as_secs_f64());
+        (seeded.focus, Some(seeded.elapsed), seeded.rows)
+    };
+    if args.seed_only {
+        return Ok(format!("seeded {} ({rows} rows)\n", path.display()));
+    }
+    let mine = focus_conversations(&chat, focus).await?;
+    if mine.is_empty() {
+        bail!("the focus user takes part in no conversation: nothing to measure");
+    }
+    let scale = measured_scale(&chat, mine.len()).await?;
+
+    let budget = |default: u64| Budget {
+        warmup: 50,
+        iterations: args.iterations.unwrap_or(default),
+        max_time: Duration::from_secs(args.max_seconds),
+    };
+    eprintln!("measuring (server-side)");
+    let mut measurements = reads(&chat, focus, &mine, &budget).await?;
+    // Sends move conversations up the list and mark them read: measure every read on the
+    // seeded state first, so the HTTP and server-side lists show the same page.
+    if !args.no_http {
+        eprintln!("measuring (HTTP, loopback)");
+        measurements.extend(crate::http::measure(&settings, &mine, &budget).await?);
+    }
+    measurements.push(send(&chat, focus, &mine, &budget).await?);
+
+    let report = Report {
+        machine: Machine::detect(),
+        scale,
+        seeding,
+        rows,
+        measurements,
+    };
+    if let Some(out) = &args.json {
+        let text = serde_json::to_string_pretty(&report.json())?;
+        std::fs::write(out, text).with_context(|| format!("writing {}", out.display()))?;
+    }
+    Ok(report.text())
+}
+
+/// The server's own settings, with a fresh random signing key.
+fn settings(path: &std::path::Path) -> chat::Settings {
+    let mut key = [0u8; 48];
+    OsRng.fill_bytes(&mut key);
+    let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+    chat::Settings {
+        database_url: format!("sqlite://{}?mode=rwc", path.display()),
+        jwt_secret: SecretString::from(hex),
+        token_ttl: Duration::from_secs(3600),
+        cookie_secure: false,
+        trust_forwarded_for: false,
+        max_message_chars: 4000,
+        max_group_size: 1000,
+        // The server's defaults; the benchmark opens no live connection.
+        presence_grace: Duration::from_secs(3),
+        typing_ttl: Duration::from_secs(6),
+    }
+}
+
+/// What is really in the database (a reused one may differ from the flags).
+async fn measured_scale(chat: &Chat, member_of: usize) -> Result<Scale> {
+    let read = &chat.db().read;
+    let count = |table: &str| {
+        let sql = format!("SELECT count(*) AS n FROM {table}");
+        async move {
+            let n: i64 = sqlx::query(&sql).fetch_one(read).await?.try_get("n")?;
+            anyhow::Ok(u32::try_from(n)?)
+        }
+    };
+    Ok(Scale {
+        users: count("users").await?,
+        conversations: count("conversations").await?,
+        messages: count("messages").await?,
+        member_of: u32::try_from(member_of)?,
+        max_group_size: u32::try_from(chat.settings().max_group_size)?,
+    })
+}
+
+/// The focus user's conversations and their `last_seq`.
+async fn focus_conversations(chat: &Chat, focus: UserId) -> Result<Vec<(ConversationId, i64)>> {
+    let rows = sqlx::query(
+        "SELECT c.id, c.last_seq FROM participants p JOIN conversations c \
+         ON c.id = p.conversation_id WHERE p.user_id = ? ORDER BY c.id",
+    )
+    .bind(focus.0)
+    .fetch_all(&chat.db().read)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((ConversationId(r.try_get("id")?), r.try_get("last_seq")?)))
+        .collect()
+}
+
+async fn reads(
+    chat: &Chat,
+    focus: UserId,
+    mine: &[(ConversationId, i64)],
+    budget: &impl Fn(u64) -> Budget,
+) -> Result<Vec<Measurement>> {
+    let mut rng = StdRng::seed_from_u64(7);
+    let mut out = Vec::new();
+
+    out.push(
+        measure::run("list: first page", budget(3_000), |_| async move {
+            let (page, _) = chat
+                .list_conversations(focus, &ListQuery::default())
+                .await?;
+            anyhow::ensure!(!page.is_empty(), "the list came back empty");
+            Ok(())
+        })
+        .await?,
+    );
+    out.push(
+        measure::run("list: search (q)", budget(1_000), |i| {
+            let query = ListQuery {
+                q: Some(SEARCHES[i as usize % SEARCHES.len()].to_owned()),
+                ..ListQuery::default()
+            };
+            async move {
+                chat.list_conversations(focus, &query).await?;
+                Ok(())
+            }
+        })
+        .await?,
+    );
+    out.push(
+        measure::run("list: unread only", budget(1_000), |_| async move {
+            let query = ListQuery {
+                unread: true,
+                ..ListQuery::default()
+            };
+            chat.list_conversations(focus, &query).await?;
+            Ok(())
+        })
+        .await?,
+    );
+    out.push(
+        measure::run("history: newest page", budget(10_000), |_| {
+            let (id, _) = mine[rng.gen_range(0..mine.len())];
+            async move {
+                chat.history(focus, id, &HistoryQuery::default()).await?;
+                Ok(())
+            }
+        })
+        .await?,
+    );
+    out.push(
+        measure::run("history: older page", budget(10_000), |_| {
+            let (id, last) = mine[rng.gen_range(0..mine.len())];
+            let query = HistoryQuery {
+                before: Some(rng.gen_range(1..=last.max(1))),
+                limit: 0,
+            };
+            async move {
+                chat.history(focus, id, &query).await?;
+                Ok(())
+            }
+        })
+        .await?,
+    );
+    Ok(out)
+}
+
+async fn send(
+    chat: &Chat,
+    focus: UserId,
+    mine: &[(ConversationId, i64)],
+    budget: &impl Fn(u64) -> Budget,
+) -> Result<Measurement> {
+    let mut rng = StdRng::seed_from_u64(13);
+    // A random run id keeps client ids unique when a database is measured again (--reuse):
+    // a repeated id would take the cheaper "already sent" path.
+    let run_id: u32 = OsRng.gen();
+    measure::run("send (durable commit)", budget(5_000), |i| {
+        let (id, _) = mine[rng.gen_range(0..mine.len())];
+        let request = SendMessage {
+            body: format!("benchmark message {i}: see you at the meetup on Friday"),
+            client_id: Some(format!("bench-{run_id:08x}-{i}")),
+        };
+        async move {
+            let sent = chat.send_message(focus, id, request).await?;
+            anyhow::ensure!(sent.created, "a send was taken for a repeat");
+            Ok(())
+        }
+    })
+    .await
+}
