@@ -27,6 +27,8 @@ pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 const HEARTBEAT: Duration = Duration::from_secs(20);
 /// …and a client silent for this long (not even a pong) is gone.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(50);
+/// How long the server waits for the client to answer its close frame.
+const CLOSE_WAIT: Duration = Duration::from_secs(2);
 
 /// Close codes (RFC 6455 §7.4.1).
 const GOING_AWAY: u16 = 1001;
@@ -161,7 +163,12 @@ async fn serve(socket: WebSocket, state: AppState, viewer: Viewer) {
                     Message::Binary(_) => {
                         break Some(Ending::with_error(UNSUPPORTED, ErrorCode::InvalidInput, "frames are JSON text"));
                     }
-                    Message::Close(_) => break None,
+                    Message::Close(_) => {
+                        // tungstenite has queued the answering close frame: send it, so the
+                        // client sees a clean close rather than a dropped connection.
+                        let _ = tokio::time::timeout(CLOSE_WAIT, sink.flush()).await;
+                        break None;
+                    }
                     // tungstenite answers pings itself; a pong only proves the client is there.
                     Message::Ping(_) | Message::Pong(_) => {}
                 }
@@ -192,6 +199,16 @@ async fn serve(socket: WebSocket, state: AppState, viewer: Viewer) {
             reason: Utf8Bytes::from_static(ending.reason),
         };
         let _ = sink.send(Message::Close(Some(close))).await;
+        // Read on until the client answers the close: a socket dropped with frames still
+        // unread is reset by the kernel, and the client would lose the frames just sent.
+        let _ = tokio::time::timeout(CLOSE_WAIT, async {
+            while let Some(Ok(message)) = stream.next().await {
+                if matches!(message, Message::Close(_)) {
+                    break;
+                }
+            }
+        })
+        .await;
     }
     // `conn.guard` drops here: the hub forgets the connection.
 }
@@ -210,22 +227,20 @@ async fn handle(
     text: &str,
 ) -> Result<(), Option<Ending>> {
     let gone = |_| None;
-    let event = match ClientEvent::parse(text) {
-        Ok(event) => event,
-        Err(e) => {
-            let reply = error(ErrorCode::InvalidInput, e.message, e.client_id);
-            return send(sink, &reply).await.map_err(gone);
+    let parsed = ClientEvent::parse(text);
+    let client_id = match &parsed {
+        Ok(ClientEvent::Send { client_id, .. }) => Some(client_id.clone()),
+        Ok(_) => None,
+        Err(e) => e.client_id.clone(),
+    };
+    let limiter = match &parsed {
+        Ok(ClientEvent::Send { .. }) => Some(&limits.sends),
+        Ok(ClientEvent::TypingStart { .. } | ClientEvent::TypingStop { .. }) => {
+            Some(&limits.typing)
         }
-    };
-    let client_id = match &event {
-        ClientEvent::Send { client_id, .. } => Some(client_id.clone()),
         _ => None,
     };
-    let limiter = match &event {
-        ClientEvent::Send { .. } => Some(&limits.sends),
-        ClientEvent::TypingStart { .. } | ClientEvent::TypingStop { .. } => Some(&limits.typing),
-        _ => None,
-    };
+    // Every frame counts, readable or not: a flood of junk costs a parse and a reply each.
     let limited = limits.frames.check().is_err() || limiter.is_some_and(|l| l.check().is_err());
     if limited {
         if limits.strikes.check().is_err() {
@@ -238,6 +253,13 @@ async fn handle(
         let reply = error(ErrorCode::RateLimited, "slow down".to_owned(), client_id);
         return send(sink, &reply).await.map_err(gone);
     }
+    let event = match parsed {
+        Ok(event) => event,
+        Err(e) => {
+            let reply = error(ErrorCode::InvalidInput, e.message, e.client_id);
+            return send(sink, &reply).await.map_err(gone);
+        }
+    };
     let me = viewer.user_id;
     let chat = &state.chat;
     let outcome = match event {

@@ -41,8 +41,10 @@ impl TestApp {
         tokio::spawn(app.run_until_stopped());
         Self {
             base: format!("http://{addr}"),
+            // A request that hangs fails its test instead of the whole run.
             client: Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
+                .timeout(std::time::Duration::from_secs(60))
                 .build()
                 .expect("client"),
             stop: std::sync::Arc::new(move || token.cancel()),

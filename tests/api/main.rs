@@ -1,5 +1,5 @@
 //! Integration tests: each test starts the real server (`Application::build`) on a random port
-//! with a fresh SQLite file and talks HTTP to it.
+//! with a fresh SQLite file and talks HTTP (reqwest) and WebSocket (tokio-tungstenite) to it.
 
 // Test code: a failed unwrap is a failed test, which is what we want.
 #![allow(clippy::unwrap_used)]
@@ -9,6 +9,16 @@ mod authorization;
 mod conversations;
 mod docs;
 mod helpers;
+mod live;
+mod live_bounds;
+mod live_conversations;
+mod live_frames;
+mod live_handshake;
+mod live_helpers;
+mod live_presence;
+mod live_resume;
+mod live_sse;
+mod live_stress;
 mod messages;
 mod participants;
 mod shell;

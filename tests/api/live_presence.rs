@@ -1,0 +1,242 @@
+//! Typing (only to those who have the conversation open, never back to the typist, ended by
+//! the server when nobody stops it) and presence (only to contacts, offline after the last
+//! device and a grace period).
+
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::time::Instant;
+
+use crate::helpers::TestApp;
+use crate::live_helpers::{live_app, QUIET};
+
+#[tokio::test]
+async fn typing_reaches_only_participants_who_joined_and_never_the_typist() {
+    let app = live_app().await;
+    let ann = app.person("ann").await;
+    let bob = app.person("bob").await;
+    let cat = app.person("cat").await;
+    let dan = app.person("dan").await;
+    let group = app.group(&ann, "Typing", &[&bob, &cat]).await;
+    let other = app.group(&ann, "Elsewhere", &[&bob, &cat, &dan]).await;
+    let join = json!({"conversation_id": group});
+
+    let mut ann1 = app.connect(&ann).await;
+    let mut ann2 = app.connect(&ann).await;
+    let mut bob1 = app.connect(&bob).await;
+    let mut bob2 = app.connect(&bob).await;
+    let mut cat1 = app.connect(&cat).await;
+    let mut dan1 = app.connect(&dan).await;
+    for socket in [&mut ann1, &mut ann2, &mut bob1, &mut cat1] {
+        socket.join(group).await;
+    }
+    // dan has the other conversation open; bob2 has nothing open.
+    dan1.join(other).await;
+
+    ann1.send("typing:start", join.clone()).await;
+    for socket in [&mut bob1, &mut cat1] {
+        let data = socket.next_event("typing:start").await;
+        assert_eq!(data, json!({"conversation_id": group, "user_id": ann.id}));
+    }
+    ann1.send("typing:stop", join.clone()).await;
+    for socket in [&mut bob1, &mut cat1] {
+        let data = socket.next_event("typing:stop").await;
+        assert_eq!(data, json!({"conversation_id": group, "user_id": ann.id}));
+    }
+    for socket in [&mut ann1, &mut ann2, &mut bob2, &mut dan1] {
+        socket
+            .assert_none_of(&["typing:start", "typing:stop"], QUIET)
+            .await;
+    }
+
+    // The other way round: ann's devices that joined hear bob, bob's own devices do not.
+    bob2.send("typing:start", join.clone()).await;
+    for socket in [&mut ann1, &mut ann2, &mut cat1] {
+        let data = socket.next_event("typing:start").await;
+        assert_eq!(data["user_id"], json!(bob.id));
+    }
+    for socket in [&mut bob1, &mut bob2, &mut dan1] {
+        socket.assert_no("typing:start", QUIET).await;
+    }
+}
+
+#[tokio::test]
+async fn a_sent_message_ends_its_senders_typing() {
+    let app = live_app().await;
+    let ann = app.person("ann").await;
+    let bob = app.person("bob").await;
+    let conv = app.direct(&ann, &bob).await;
+    let join = json!({"conversation_id": conv});
+    let mut ann1 = app.connect(&ann).await;
+    let mut bob1 = app.connect(&bob).await;
+    bob1.join(conv).await;
+    ann1.send("typing:start", join.clone()).await;
+    bob1.next_event("typing:start").await;
+    ann1.send(
+        "message:send",
+        json!({"conversation_id": conv, "client_id": "t1", "body": "done typing"}),
+    )
+    .await;
+    let next = bob1.next_of(&["typing:stop", "message:new"]).await;
+    assert_eq!(
+        next["event"], "typing:stop",
+        "stop before the message: {next}"
+    );
+    bob1.next_event("message:new").await;
+}
+
+#[tokio::test]
+async fn leaving_a_conversation_stops_its_typing_events() {
+    let app = live_app().await;
+    let ann = app.person("ann").await;
+    let bob = app.person("bob").await;
+    let conv = app.direct(&ann, &bob).await;
+    let join = json!({"conversation_id": conv});
+    let mut ann1 = app.connect(&ann).await;
+    let mut bob1 = app.connect(&bob).await;
+    bob1.join(conv).await;
+    ann1.send("typing:start", join.clone()).await;
+    bob1.next_event("typing:start").await;
+    ann1.send("typing:stop", join.clone()).await;
+    bob1.next_event("typing:stop").await;
+
+    bob1.send("conversation:leave", join.clone()).await;
+    bob1.sync().await;
+    ann1.send("typing:start", join.clone()).await;
+    bob1.assert_no("typing:start", QUIET).await;
+    // Messages still arrive: they do not need the conversation open.
+    let sent = app.send(&ann, conv, "still here").await;
+    assert_eq!(
+        bob1.next_event("message:new").await["message"]["id"],
+        sent["id"]
+    );
+}
+
+#[tokio::test]
+async fn typing_that_is_never_stopped_is_ended_by_the_server() {
+    let app = live_app().await;
+    let ann = app.person("ann").await;
+    let bob = app.person("bob").await;
+    let conv = app.direct(&ann, &bob).await;
+    let join = json!({"conversation_id": conv});
+    let mut ann1 = app.connect(&ann).await;
+    let mut bob1 = app.connect(&bob).await;
+    bob1.join(conv).await;
+    ann1.send("typing:start", join.clone()).await;
+    bob1.next_event("typing:start").await;
+    let started = Instant::now();
+    let data = bob1.next_event("typing:stop").await;
+    assert_eq!(data, json!({"conversation_id": conv, "user_id": ann.id}));
+    // The test server's typing lasts 1 s.
+    assert!(
+        started.elapsed() >= Duration::from_millis(800),
+        "stopped after {:?}, before the typing expired",
+        started.elapsed()
+    );
+    ann1.assert_no("typing:stop", QUIET).await;
+
+    // A start after the expiry is news again.
+    ann1.send("typing:start", join).await;
+    bob1.next_event("typing:start").await;
+}
+
+#[tokio::test]
+async fn presence_goes_only_to_people_who_share_a_conversation() {
+    let app = live_app().await;
+    let ann = app.person("ann").await;
+    let bob = app.person("bob").await;
+    let dan = app.person("dan").await;
+    app.direct(&ann, &bob).await;
+    let mut ann1 = app.connect(&ann).await;
+    let mut dan1 = app.connect(&dan).await;
+
+    let bob1 = app.connect(&bob).await;
+    assert_eq!(
+        ann1.next_event("user:online").await,
+        json!({"user_id": bob.id})
+    );
+    // The REST view agrees.
+    let me: serde_json::Value = app
+        .get(&ann, "/api/users?q=bob")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["users"][0]["online"], true);
+
+    bob1.close().await;
+    assert_eq!(
+        ann1.next_event("user:offline").await,
+        json!({"user_id": bob.id})
+    );
+    dan1.assert_silent(QUIET).await;
+}
+
+#[tokio::test]
+async fn offline_comes_only_after_the_last_device_and_the_grace_period() {
+    let app = live_app().await;
+    let ann = app.person("ann").await;
+    let bob = app.person("bob").await;
+    app.direct(&ann, &bob).await;
+    let mut ann1 = app.connect(&ann).await;
+    let bob1 = app.connect(&bob).await;
+    assert_eq!(
+        ann1.next_event("user:online").await["user_id"],
+        json!(bob.id)
+    );
+    let bob2 = app.connect(&bob).await;
+    // A second device is not news.
+    ann1.assert_no("user:online", QUIET).await;
+
+    bob1.close().await;
+    // Longer than the 300 ms grace: bob still has a device.
+    ann1.assert_no("user:offline", Duration::from_millis(600))
+        .await;
+
+    let closing = Instant::now();
+    bob2.close().await;
+    assert_eq!(
+        ann1.next_event("user:offline").await["user_id"],
+        json!(bob.id)
+    );
+    assert!(
+        closing.elapsed() >= Duration::from_millis(300),
+        "offline after {:?}, inside the grace period",
+        closing.elapsed()
+    );
+    // Once.
+    ann1.assert_no("user:offline", QUIET).await;
+}
+
+#[tokio::test]
+async fn a_reconnect_within_the_grace_period_announces_nothing() {
+    // A grace period long enough for a reconnect even on a busy machine.
+    let app = TestApp::spawn_with(|config| config.presence_grace_ms = 1500).await;
+    let ann = app.person("ann").await;
+    let bob = app.person("bob").await;
+    app.direct(&ann, &bob).await;
+    let mut ann1 = app.connect(&ann).await;
+    let bob1 = app.connect(&bob).await;
+    assert_eq!(
+        ann1.next_event("user:online").await["user_id"],
+        json!(bob.id)
+    );
+
+    bob1.close().await;
+    let bob2 = app.connect(&bob).await;
+    // Past the grace period: neither offline nor a second online.
+    ann1.assert_silent(Duration::from_millis(2000)).await;
+
+    // The reconnected device still counts: closing it is the real goodbye.
+    bob2.close().await;
+    assert_eq!(
+        ann1.next_event("user:offline").await["user_id"],
+        json!(bob.id)
+    );
+    // And coming back after that is news again.
+    let _bob3 = app.connect(&bob).await;
+    assert_eq!(
+        ann1.next_event("user:online").await["user_id"],
+        json!(bob.id)
+    );
+}
