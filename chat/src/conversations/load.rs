@@ -74,7 +74,9 @@ impl Chat {
         }
         if query.unread {
             q.push(
-                " AND EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id \
+                // `last_seq` past the read position is cheap to check and needed for any unread.
+                " AND c.last_seq > p.last_read_seq \
+                 AND EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id \
                  AND m.seq > p.last_read_seq AND m.deleted = 0 AND m.sender_id <> ",
             )
             .push_bind(me.0)

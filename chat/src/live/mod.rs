@@ -92,6 +92,12 @@ impl Chat {
             if still_gone {
                 chat.announce(user, ServerEvent::UserOffline { user_id: user })
                     .await;
+                // A device that came back while the news went out saw no `leaving` entry and
+                // may have announced itself before this offline: say online again last.
+                if chat.live().hub.is_online(user) {
+                    chat.announce(user, ServerEvent::UserOnline { user_id: user })
+                        .await;
+                }
             }
         });
     }
