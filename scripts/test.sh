@@ -16,7 +16,8 @@ step "clippy (browser)"
 cargo clippy -p frontend --target wasm32-unknown-unknown --locked -- -D warnings
 
 step "Rust tests"
-cargo test --workspace --exclude frontend --locked
+# A hung test must fail the run, not stall CI (the server under test catches SIGTERM).
+timeout -s KILL 1800 cargo test --workspace --exclude frontend --locked
 
 step "browser tests (Playwright, Chromium)"
 # Build, then serve and test here: `cargo leptos end-to-end` exits 0 even when the build fails.
