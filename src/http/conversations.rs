@@ -41,6 +41,16 @@ struct ListParams {
     limit: Option<String>,
 }
 
+/// `201` with what was made, or `200` with what already stood (idempotent creation).
+pub(super) fn created_or_found(created: bool, body: impl serde::Serialize) -> Response {
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    (status, axum::Json(body)).into_response()
+}
+
 /// Parses `limit`: absent means the default; otherwise a whole number of at least 1.
 pub(super) fn parse_limit(raw: Option<&str>) -> Result<usize, ApiError> {
     match raw {
@@ -109,12 +119,7 @@ async fn create(
         .chat
         .create_conversation(viewer.user_id, request)
         .await?;
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, axum::Json(conversation)).into_response())
+    Ok(created_or_found(created, conversation))
 }
 
 #[utoipa::path(get, path = "/api/conversations/{id}", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(("id" = i64, Path, description = "Conversation id")),

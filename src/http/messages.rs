@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, put};
 use axum::Router;
 use chat::messages::HistoryQuery;
@@ -11,7 +11,7 @@ use protocol::{
 };
 use serde::Deserialize;
 
-use super::conversations::parse_limit;
+use super::conversations::{created_or_found, parse_limit};
 use super::error::ApiError;
 use super::extract::{Auth, Json, Path, Query};
 use crate::state::AppState;
@@ -73,13 +73,7 @@ async fn send(
         .chat
         .send_message(viewer.user_id, ConversationId(id), request)
         .await?;
-    let (message, created) = (sent.message, sent.created);
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, axum::Json(message)).into_response())
+    Ok(created_or_found(sent.created, sent.message))
 }
 
 #[utoipa::path(put, path = "/api/messages/{id}", tag = "messages", security(("bearer" = []), ("cookie" = [])),
