@@ -17,7 +17,8 @@ cargo clippy -p frontend --target wasm32-unknown-unknown --locked -- -D warnings
 
 step "Rust tests"
 # A hung test must fail the run, not stall CI (the server under test catches SIGTERM).
-timeout -s KILL 1800 cargo test --workspace --exclude frontend --locked
+logs="$(mktemp -d)"
+timeout -s KILL 1800 cargo test --workspace --exclude frontend --locked 2>&1 | tee "$logs/cargo.log"
 
 step "browser tests (Playwright, Chromium)"
 # Build, then serve and test here: `cargo leptos end-to-end` exits 0 even when the build fails.
@@ -27,12 +28,18 @@ port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0))
 DATABASE_URL="sqlite://$e2e_data/confab.db?mode=rwc" APP_ENV=development \
   LEPTOS_SITE_ADDR="127.0.0.1:$port" RUST_LOG=warn ./target/release/confab >"$e2e_data/server.log" 2>&1 &
 server=$!
-trap 'kill "$server" 2>/dev/null || true; rm -rf "$e2e_data"' EXIT
+trap 'kill "$server" 2>/dev/null || true; rm -rf "$e2e_data" "$logs"' EXIT
 for _ in $(seq 100); do
   curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
   kill -0 "$server" 2>/dev/null || { cat "$e2e_data/server.log"; exit 1; }
   sleep 0.2
 done
-(cd end2end && BASE_URL="http://127.0.0.1:$port" npx playwright test) || {
+(cd end2end && BASE_URL="http://127.0.0.1:$port" npx playwright test) 2>&1 | tee "$logs/e2e.log" || {
   echo "server log:"; tail -50 "$e2e_data/server.log"; exit 1
 }
+
+# One closing line for everything that ran (any failure above has already stopped the script).
+rust="$(awk '/^test result:/ { n += $4 } END { print n + 0 }' "$logs/cargo.log")"
+browser="$(grep -Eo '^ *[0-9]+ passed' "$logs/e2e.log" | tail -1 | grep -Eo '[0-9]+' || echo 0)"
+echo
+echo "summary: $((rust + browser)) passed, 0 failed"
