@@ -9,11 +9,14 @@
 //! - [`seed`]: the data plan (fixed random seed) and its bulk insertion.
 //! - [`storage`]: the `storage` scenario, server-side.
 //! - [`http`]: the same reads over HTTP.
+//! - [`idle`]: the `idle` scenario, memory per idle WebSocket of the real server process.
 //! - [`measure`]: the timing loop (warm-up, iteration and time bounds).
 //! - [`report`]: the table and the JSON.
 
 /// Over loopback against the real server.
 mod http;
+/// Memory per idle WebSocket, against the server binary.
+mod idle;
 /// Timing loops that record into HDR histograms.
 mod measure;
 /// Output: text table and JSON.
@@ -39,12 +42,15 @@ struct Cli {
 enum Command {
     /// Seed a database at scale, then time the conversation list, history and send.
     Storage(storage::Args),
+    /// Open many idle WebSockets against the `confab` binary and measure its memory per socket.
+    Idle(idle::Args),
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Storage(args) => storage::run(args).await,
+        Command::Idle(args) => idle::run(args).await,
     };
     match result.and_then(|text| Ok(std::io::stdout().lock().write_all(text.as_bytes())?)) {
         Ok(()) => ExitCode::SUCCESS,

@@ -54,7 +54,7 @@ pub async fn upgrade(
         .max_frame_size(MAX_FRAME_BYTES)
         // Small buffers: most connections sit idle, and idle memory is what limits how many
         // one server holds. Chat frames are small; big ones still work, in more reads.
-        .read_buffer_size(4 * 1024)
+        .read_buffer_size(1024)
         .write_buffer_size(0)
         .on_upgrade(move |socket| serve(socket, state, viewer))
 }
@@ -118,7 +118,7 @@ type Sink = SplitSink<WebSocket, Message>;
 
 async fn serve(socket: WebSocket, state: AppState, viewer: Viewer) {
     let chat = state.chat.clone();
-    let mut conn = chat.connect(&viewer, false).await;
+    let mut conn = Box::pin(chat.connect(&viewer, false)).await;
     let (mut sink, mut stream) = socket.split();
     let hello = ServerEvent::ConnectionEstablished {
         user_id: viewer.user_id,
@@ -156,7 +156,10 @@ async fn serve(socket: WebSocket, state: AppState, viewer: Viewer) {
                 last_heard = Instant::now();
                 match message {
                     Message::Text(text) => {
-                        if let Err(ending) = handle(&state, &viewer, conn.id, &mut limits, &mut sink, text.as_str()).await {
+                        // Boxed: the handler's database futures are large, and inline they would
+                        // make every idle socket's task as big as its busiest moment.
+                        let handled = Box::pin(handle(&state, &viewer, conn.id, &mut limits, &mut sink, text.as_str()));
+                        if let Err(ending) = handled.await {
                             break ending;
                         }
                     }
