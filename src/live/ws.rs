@@ -146,7 +146,7 @@ async fn serve(socket: WebSocket, state: AppState, viewer: Viewer) {
             }
             frame = conn.frames.recv() => {
                 let Some(frame) = frame else { break None };
-                let Ok(text) = Utf8Bytes::try_from(frame.json) else { continue };
+                let Ok(text) = Utf8Bytes::try_from(frame.json.clone()) else { continue };
                 if sink.send(Message::Text(text)).await.is_err() {
                     break None;
                 }

@@ -48,7 +48,7 @@ impl Frame {
 /// What the transport task holds: its queue and the hub's way of ending it.
 pub struct Registration {
     pub id: ConnId,
-    pub frames: mpsc::Receiver<Frame>,
+    pub frames: mpsc::Receiver<Arc<Frame>>,
     pub kicked: oneshot::Receiver<Kick>,
     /// True when this is the user's first connection (they just came online).
     pub first: bool,
@@ -57,7 +57,9 @@ pub struct Registration {
 struct Conn {
     user: UserId,
     session: String,
-    tx: mpsc::Sender<Frame>,
+    /// `Arc`'d frames: a queue slot is one pointer, so every connection's first queue block
+    /// (allocated up front) stays small.
+    tx: mpsc::Sender<Arc<Frame>>,
     kick: Option<oneshot::Sender<Kick>>,
     /// Conversations whose typing events this connection wants.
     joined: HashSet<ConversationId>,
@@ -172,7 +174,7 @@ impl Hub {
 
     /// Delivers to every connection of every user in `users`.
     pub fn to_users(&self, users: &[UserId], event: &ServerEvent) {
-        let frame = Frame::new(event);
+        let frame = Arc::new(Frame::new(event));
         self.deliver(
             |state| {
                 users
@@ -188,12 +190,12 @@ impl Hub {
 
     /// Delivers to one connection.
     pub fn to_conn(&self, id: ConnId, event: &ServerEvent) {
-        self.deliver(|_| vec![id], &Frame::new(event));
+        self.deliver(|_| vec![id], &Arc::new(Frame::new(event)));
     }
 
     /// Delivers a typing event: to the connections of `users` that joined `conversation`.
     pub fn to_joined(&self, users: &[UserId], conversation: ConversationId, event: &ServerEvent) {
-        let frame = Frame::new(event);
+        let frame = Arc::new(Frame::new(event));
         self.deliver(
             |state| {
                 users
@@ -232,7 +234,7 @@ impl Hub {
         self.state().conns.len()
     }
 
-    fn deliver(&self, targets: impl FnOnce(&State) -> Vec<ConnId>, frame: &Frame) {
+    fn deliver(&self, targets: impl FnOnce(&State) -> Vec<ConnId>, frame: &Arc<Frame>) {
         let mut state = self.state();
         let ids = targets(&state);
         for id in ids {

@@ -32,7 +32,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// A connected client, as its transport task holds it.
 pub struct Connection {
     pub id: ConnId,
-    pub frames: tokio::sync::mpsc::Receiver<Frame>,
+    pub frames: tokio::sync::mpsc::Receiver<Arc<Frame>>,
     pub kicked: tokio::sync::oneshot::Receiver<Kick>,
     /// Unregisters (and maybe announces offline) when dropped.
     pub guard: Guard,
