@@ -5,6 +5,8 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 . scripts/setup.sh
+# CI builds once: incremental caches would only cost disk (gigabytes) and time.
+if [ -n "${CI:-}" ]; then export CARGO_INCREMENTAL=0; fi
 step() { printf '\n\033[1;34m== %s\033[0m\n' "$*"; }
 
 step "cargo fmt"
