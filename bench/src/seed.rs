@@ -354,7 +354,6 @@ fn place_messages(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use secrecy::SecretString;
     use sqlx::{AnyPool, Row};
 
     async fn count(pool: &AnyPool, sql: &str) -> i64 {
@@ -369,19 +368,9 @@ mod tests {
     #[tokio::test]
     async fn seeded_data_keeps_the_invariants_the_server_relies_on() {
         let dir = tempfile::tempdir().unwrap();
-        let chat = Chat::start(&chat::Settings {
-            database_url: format!("sqlite://{}/bench.db?mode=rwc", dir.path().display()),
-            jwt_secret: SecretString::from("x".repeat(48)),
-            token_ttl: Duration::from_secs(3600),
-            cookie_secure: false,
-            trust_forwarded_for: false,
-            max_message_chars: 4000,
-            max_group_size: 1000,
-            presence_grace: Duration::from_secs(3),
-            typing_ttl: Duration::from_secs(6),
-        })
-        .await
-        .unwrap();
+        let chat = Chat::start(&crate::storage::settings(&dir.path().join("bench.db")))
+            .await
+            .unwrap();
         let scale = Scale {
             users: 60,
             conversations: 400,

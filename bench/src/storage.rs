@@ -136,7 +136,7 @@ pub async fn run(args: Args) -> Result<String> {
 }
 
 /// The server's own settings, with a fresh random signing key.
-fn settings(path: &std::path::Path) -> chat::Settings {
+pub(crate) fn settings(path: &std::path::Path) -> chat::Settings {
     let mut key = [0u8; 48];
     OsRng.fill_bytes(&mut key);
     let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();

@@ -175,22 +175,7 @@ impl Hub {
     /// Delivers to every connection of every user in `users`.
     pub fn to_users(&self, users: &[UserId], event: &ServerEvent) {
         let frame = Arc::new(Frame::new(event));
-        self.deliver(
-            |state| {
-                users
-                    .iter()
-                    .filter_map(|u| state.by_user.get(u))
-                    .flatten()
-                    .copied()
-                    .collect()
-            },
-            &frame,
-        );
-    }
-
-    /// Delivers to one connection.
-    pub fn to_conn(&self, id: ConnId, event: &ServerEvent) {
-        self.deliver(|_| vec![id], &Arc::new(Frame::new(event)));
+        self.deliver(|state| devices(state, users).collect(), &frame);
     }
 
     /// Delivers a typing event: to the connections of `users` that joined `conversation`.
@@ -198,11 +183,7 @@ impl Hub {
         let frame = Arc::new(Frame::new(event));
         self.deliver(
             |state| {
-                users
-                    .iter()
-                    .filter_map(|u| state.by_user.get(u))
-                    .flatten()
-                    .copied()
+                devices(state, users)
                     .filter(|id| {
                         state
                             .conns
@@ -229,11 +210,6 @@ impl Hub {
         }
     }
 
-    /// Number of open connections.
-    pub fn connections(&self) -> usize {
-        self.state().conns.len()
-    }
-
     fn deliver(&self, targets: impl FnOnce(&State) -> Vec<ConnId>, frame: &Arc<Frame>) {
         let mut state = self.state();
         let ids = targets(&state);
@@ -247,6 +223,15 @@ impl Hub {
             }
         }
     }
+}
+
+/// Every connection of every user in `users`.
+fn devices<'a>(state: &'a State, users: &'a [UserId]) -> impl Iterator<Item = ConnId> + 'a {
+    users
+        .iter()
+        .filter_map(|u| state.by_user.get(u))
+        .flatten()
+        .copied()
 }
 
 /// Tells a connection's task to end; it unregisters itself on the way out.
