@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Every check Confab has: formatting, clippy (server and WASM), the Rust tests, and the
-# Playwright tests in Debian's Chromium against a release build on a fresh database.
+# Every check Confab has: formatting, clippy (server and WASM), the Rust tests, the
+# Playwright tests in Debian's Chromium against a release build on a fresh database, and a
+# short run of every load scenario (it checks delivery, not timings).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -40,8 +41,12 @@ done
   echo "server log:"; tail -50 "$e2e_data/server.log"; exit 1
 }
 
+step "load smoke (confab-bench smoke: every load scenario briefly, against the release binary)"
+bench/run.sh smoke 2>&1 | tee "$logs/smoke.log"
+
 # One closing line for everything that ran (any failure above has already stopped the script).
 rust="$(awk '/^test result:/ { n += $4 } END { print n + 0 }' "$logs/cargo.log")"
 browser="$(grep -Eo '^ *[0-9]+ passed' "$logs/e2e.log" | tail -1 | grep -Eo '[0-9]+' || echo 0)"
+smoke="$(sed -n 's/^smoke: \([0-9]*\) scenarios.*/\1/p' "$logs/smoke.log" | tail -1)"
 echo
-echo "summary: $((rust + browser)) passed, 0 failed"
+echo "summary: $((rust + browser + ${smoke:-0})) passed, 0 failed"

@@ -71,6 +71,8 @@ struct Inner {
     db: Db,
     accounts: accounts::Accounts,
     live: live::Live,
+    /// The queue of the writer task that stores sends in batches (`messages::send`).
+    sends: tokio::sync::mpsc::Sender<messages::SendJob>,
 }
 
 impl Chat {
@@ -79,15 +81,18 @@ impl Chat {
         let db = Db::connect(&settings.database_url).await?;
         db.migrate().await?;
         let accounts = accounts::Accounts::new(&settings.jwt_secret, settings.token_ttl);
+        let (sends, send_queue) = tokio::sync::mpsc::channel(messages::SEND_QUEUE);
         let chat = Self {
             inner: Arc::new(Inner {
                 settings: settings.clone(),
                 db,
                 accounts,
                 live: live::Live::default(),
+                sends,
             }),
         };
         tokio::spawn(chat.clone().expire_typing());
+        tokio::spawn(chat.clone().write_sends(send_queue));
         Ok(chat)
     }
 
@@ -101,5 +106,9 @@ impl Chat {
 
     pub fn accounts(&self) -> &accounts::Accounts {
         &self.inner.accounts
+    }
+
+    fn sends(&self) -> &tokio::sync::mpsc::Sender<messages::SendJob> {
+        &self.inner.sends
     }
 }

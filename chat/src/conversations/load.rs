@@ -1,8 +1,9 @@
-//! Reading conversations as one participant sees them. The page of conversations comes from
-//! one query (last message and unread count included); their participants from one more, for
-//! the whole page. Never a query per conversation.
-
-use std::collections::HashMap;
+//! Reading conversations as one participant sees them: the whole page in one query, last
+//! message, unread count and participants included. Never a query per conversation.
+//!
+//! Participants come aggregated in SQL as one JSON array per conversation: a page of 50 groups
+//! can hold hundreds of members, and fetched as rows each one costs a hop from SQLite's worker
+//! thread and an `AnyRow` of its own, which was most of the list's time (BENCHMARKS.md).
 
 use protocol::{
     Conversation, ConversationId, ConversationKind, Participant, PostId, PostRef, Role, User,
@@ -108,15 +109,21 @@ impl Chat {
         q.push(
             ") SELECT c.id, c.kind, c.title, c.post_id, po.title AS post_title, c.last_seq, \
              c.version, c.updated_at, page.last_read_seq, \
+             CASE WHEN c.last_seq > page.last_read_seq THEN \
              (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id \
               AND m.seq > page.last_read_seq AND m.deleted = 0 AND m.sender_id <> ",
         )
         .push_bind(me.0);
+        // Read conversations (most of them) skip the count.
         q.push(
-            ") AS unread_count, lm.id AS lm_id, lm.conversation_id AS lm_conversation_id, \
+            ") ELSE 0 END AS unread_count, lm.id AS lm_id, lm.conversation_id AS lm_conversation_id, \
              lm.sender_id AS lm_sender_id, lm.client_id AS lm_client_id, lm.body AS lm_body, \
              lm.seq AS lm_seq, lm.created_at AS lm_created_at, lm.edited_at AS lm_edited_at, \
-             lm.deleted AS lm_deleted \
+             lm.deleted AS lm_deleted, \
+             (SELECT json_group_array(json_array(u.id, u.username, u.display_name, pm.role, \
+              pm.last_read_seq) ORDER BY pm.joined_at, u.id) \
+              FROM participants pm JOIN users u ON u.id = pm.user_id \
+              WHERE pm.conversation_id = c.id) AS members \
              FROM page JOIN conversations c ON c.id = page.id \
              LEFT JOIN posts po ON po.id = c.post_id \
              LEFT JOIN messages lm ON lm.conversation_id = c.id AND lm.seq = c.last_seq \
@@ -125,78 +132,65 @@ impl Chat {
         let mut rows = q.build().fetch_all(&self.db().read).await?;
 
         let next_cursor = next_cursor(&mut rows, limit, "updated_at", "id")?;
-        let mut conversations = rows
+        let conversations = rows
             .iter()
-            .map(conversation_from_row)
+            .map(|row| self.conversation_from_row(row))
             .collect::<Result<Vec<_>>>()?;
-        self.fill_participants(&mut conversations).await?;
         Ok((conversations, next_cursor))
     }
 
-    async fn fill_participants(&self, conversations: &mut [Conversation]) -> Result<()> {
-        if conversations.is_empty() {
-            return Ok(());
-        }
-        let mut q = QueryBuilder::new(
-            "SELECT p.conversation_id, p.role, p.last_read_seq, u.id, u.username, u.display_name \
-             FROM participants p JOIN users u ON u.id = p.user_id WHERE p.conversation_id IN (",
-        );
-        let mut ids = q.separated(", ");
-        for c in conversations.iter() {
-            ids.push_bind(c.id.0);
-        }
-        q.push(") ORDER BY p.conversation_id, p.joined_at, u.id");
-        let rows = q.build().fetch_all(&self.db().read).await?;
-        let mut by_conversation: HashMap<i64, Vec<Participant>> = HashMap::new();
-        for row in &rows {
-            let role: String = row.try_get("role")?;
-            by_conversation
-                .entry(row.try_get("conversation_id")?)
-                .or_default()
-                .push(Participant {
-                    user: User {
-                        id: UserId(row.try_get("id")?),
-                        username: row.try_get("username")?,
-                        display_name: row.try_get("display_name")?,
-                        online: self.live().hub.is_online(UserId(row.try_get("id")?)),
-                    },
-                    role: Role::parse(&role).ok_or_else(|| Error::internal("bad role"))?,
-                    last_read_seq: row.try_get("last_read_seq")?,
-                });
-        }
-        for c in conversations.iter_mut() {
-            c.participants = by_conversation.remove(&c.id.0).unwrap_or_default();
-        }
-        Ok(())
+    fn conversation_from_row(&self, row: &AnyRow) -> Result<Conversation> {
+        let kind: String = row.try_get("kind")?;
+        let post = match row.try_get::<Option<i64>, _>("post_id")? {
+            Some(id) => Some(PostRef {
+                id: PostId(id),
+                title: row.try_get("post_title")?,
+            }),
+            None => None,
+        };
+        let last_message = match row.try_get::<Option<i64>, _>("lm_id")? {
+            Some(_) => Some(message_from_row(row, "lm_")?),
+            None => None,
+        };
+        let members: String = row.try_get("members")?;
+        let members: Vec<MemberRow> = serde_json::from_str(&members).map_err(Error::internal)?;
+        let hub = &self.live().hub;
+        let participants = members
+            .into_iter()
+            .map(
+                |MemberRow(id, username, display_name, role, last_read_seq)| {
+                    Ok(Participant {
+                        user: User {
+                            id: UserId(id),
+                            username,
+                            display_name,
+                            online: hub.is_online(UserId(id)),
+                        },
+                        role: Role::parse(&role).ok_or_else(|| Error::internal("bad role"))?,
+                        last_read_seq,
+                    })
+                },
+            )
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Conversation {
+            id: ConversationId(row.try_get("id")?),
+            kind: ConversationKind::parse(&kind).ok_or_else(|| Error::internal("bad kind"))?,
+            title: row.try_get("title")?,
+            post,
+            participants,
+            last_message,
+            last_seq: row.try_get("last_seq")?,
+            unread_count: row.try_get("unread_count")?,
+            updated_at: rfc3339(row.try_get("updated_at")?),
+            version: row.try_get("version")?,
+        })
     }
 }
 
-fn conversation_from_row(row: &AnyRow) -> Result<Conversation> {
-    let kind: String = row.try_get("kind")?;
-    let post = match row.try_get::<Option<i64>, _>("post_id")? {
-        Some(id) => Some(PostRef {
-            id: PostId(id),
-            title: row.try_get("post_title")?,
-        }),
-        None => None,
-    };
-    let last_message = match row.try_get::<Option<i64>, _>("lm_id")? {
-        Some(_) => Some(message_from_row(row, "lm_")?),
-        None => None,
-    };
-    Ok(Conversation {
-        id: ConversationId(row.try_get("id")?),
-        kind: ConversationKind::parse(&kind).ok_or_else(|| Error::internal("bad kind"))?,
-        title: row.try_get("title")?,
-        post,
-        participants: Vec::new(),
-        last_message,
-        last_seq: row.try_get("last_seq")?,
-        unread_count: row.try_get("unread_count")?,
-        updated_at: rfc3339(row.try_get("updated_at")?),
-        version: row.try_get("version")?,
-    })
-}
+/// One participant as the `members` column lists it: id, username, display name, role, read
+/// position (an array, not an object: shorter to build and to parse).
+#[derive(serde::Deserialize)]
+struct MemberRow(i64, String, String, String, i64);
 
 #[cfg(test)]
 mod tests {

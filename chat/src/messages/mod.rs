@@ -1,11 +1,16 @@
 //! Messages: send (numbered 1, 2, 3… per conversation, idempotent on the sender's `client_id`),
 //! history pages, edit, delete, and read state.
 
+/// Sending, with group commit.
+mod send;
+
+pub(crate) use send::{SendJob, QUEUE as SEND_QUEUE};
+
 use std::collections::HashMap;
 
 use protocol::{
-    ClientMsgId, ConversationId, ConversationKind, FieldError, Message, MessageBody, MessageId,
-    SendMessage, ServerEvent, UserId,
+    ConversationId, ConversationKind, FieldError, Message, MessageBody, MessageId, ServerEvent,
+    UserId,
 };
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Connection, Row};
@@ -63,108 +68,6 @@ impl HistoryQuery {
 }
 
 impl Chat {
-    /// Stores a message and tells the participants. With a `client_id` this sender used
-    /// before in this conversation, the first message comes back instead and nothing new is
-    /// stored.
-    #[instrument(skip(self, request), fields(user_id = %me, conversation_id = %id))]
-    pub async fn send_message(
-        &self,
-        me: UserId,
-        id: ConversationId,
-        request: SendMessage,
-    ) -> Result<Sent> {
-        let body = MessageBody::parse(&request.body, self.settings().max_message_chars)?;
-        let client_id = request
-            .client_id
-            .as_deref()
-            .map(ClientMsgId::parse)
-            .transpose()?;
-        // The write connection is held until the news is queued, so the hub hears of changes
-        // in the order they were committed.
-        let mut writer = self.db().write.acquire().await?;
-        let mut tx = writer.begin().await?;
-        membership(&mut *tx, id, me).await?;
-        if let Some(client_id) = &client_id {
-            let sql =
-                format!("SELECT {COLUMNS} FROM messages WHERE sender_id = ? AND client_id = ?");
-            let earlier = sqlx::query(&sql)
-                .bind(me.0)
-                .bind(client_id.as_str())
-                .fetch_optional(&mut *tx)
-                .await?;
-            if let Some(row) = earlier {
-                let message = message_from_row(&row, "")?;
-                if message.conversation_id != id {
-                    return Err(Error::Conflict(
-                        "client_id was already used for another conversation",
-                    ));
-                }
-                let version: i64 = sqlx::query(
-                    "SELECT version FROM changes WHERE conversation_id = ? AND message_id = ? \
-                     AND kind = 'message_new'",
-                )
-                .bind(id.0)
-                .bind(message.id.0)
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get("version")?;
-                return Ok(Sent {
-                    message,
-                    created: false,
-                    version,
-                });
-            }
-        }
-        let now = now_ms();
-        let row = sqlx::query(
-            "UPDATE conversations SET last_seq = last_seq + 1, version = version + 1, \
-             updated_at = ? WHERE id = ? RETURNING last_seq, version",
-        )
-        .bind(now)
-        .bind(id.0)
-        .fetch_one(&mut *tx)
-        .await?;
-        let seq: i64 = row.try_get("last_seq")?;
-        let version: i64 = row.try_get("version")?;
-        let sql = format!(
-            "INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, created_at, deleted) \
-             VALUES (?, ?, ?, ?, ?, ?, 0) RETURNING {COLUMNS}"
-        );
-        let row = sqlx::query(&sql)
-            .bind(id.0)
-            .bind(seq)
-            .bind(me.0)
-            .bind(client_id.as_ref().map(ClientMsgId::as_str))
-            .bind(body.as_str())
-            .bind(now)
-            .fetch_one(&mut *tx)
-            .await?;
-        let message = message_from_row(&row, "")?;
-        changes::insert(
-            &mut tx,
-            id.0,
-            version,
-            Change::new(ChangeKind::MessageNew).message(message.id.0, seq),
-            now,
-        )
-        .await?;
-        // Sending marks the conversation read up to this message, for the sender.
-        advance_read(&mut tx, id, me, seq).await?;
-        let audience = self.participant_ids(&mut *tx, id).await?;
-        tx.commit().await?;
-        let event = ServerEvent::MessageNew {
-            message: message.clone(),
-            version,
-        };
-        self.publish_message(event, &message, &audience);
-        drop(writer);
-        Ok(Sent {
-            message,
-            created: true,
-            version,
-        })
-    }
-
     /// A page of history, oldest first, and whether older messages remain.
     pub async fn history(
         &self,
@@ -223,9 +126,7 @@ impl Chat {
         let edited = message_from_row(&row, "")?;
         let change = Change::new(ChangeKind::MessageEdited).message(id.0, edited.seq);
         let version = changes::record(&mut tx, edited.conversation_id.0, change).await?;
-        let audience = self
-            .participant_ids(&mut *tx, edited.conversation_id)
-            .await?;
+        let audience = crate::live::participant_ids(&mut *tx, edited.conversation_id).await?;
         tx.commit().await?;
         let event = ServerEvent::MessageEdited {
             message: edited.clone(),
@@ -260,9 +161,7 @@ impl Chat {
         let deleted = message_from_row(&row, "")?;
         let change = Change::new(ChangeKind::MessageDeleted).message(id.0, deleted.seq);
         let version = changes::record(&mut tx, deleted.conversation_id.0, change).await?;
-        let audience = self
-            .participant_ids(&mut *tx, deleted.conversation_id)
-            .await?;
+        let audience = crate::live::participant_ids(&mut *tx, deleted.conversation_id).await?;
         tx.commit().await?;
         let event = ServerEvent::MessageDeleted {
             message: deleted.clone(),
@@ -296,7 +195,7 @@ impl Chat {
             Change::new(ChangeKind::Read).user(me.0).seq(seq),
         )
         .await?;
-        let audience = self.participant_ids(&mut *tx, id).await?;
+        let audience = crate::live::participant_ids(&mut *tx, id).await?;
         tx.commit().await?;
         let event = ServerEvent::MessageRead {
             conversation_id: id,
