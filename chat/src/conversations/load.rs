@@ -62,13 +62,15 @@ impl Chat {
             n => n.min(ListQuery::MAX_LIMIT),
         };
         let mut q = QueryBuilder::new(
-            "WITH page AS (SELECT c.id AS id, p.last_read_seq AS last_read_seq \
+            // The page walks `participants_by_activity` in list order and stops at its length.
+            "WITH page AS (SELECT c.id AS id, p.last_read_seq AS last_read_seq, \
+             p.activity_at AS activity_at \
              FROM participants p JOIN conversations c ON c.id = p.conversation_id \
              LEFT JOIN posts po ON po.id = c.post_id WHERE p.user_id = ",
         );
         q.push_bind(me.0);
         if let Some(id) = query.only {
-            q.push(" AND c.id = ").push_bind(id.0);
+            q.push(" AND p.conversation_id = ").push_bind(id.0);
         }
         if let Some(kind) = query.kind {
             q.push(" AND c.kind = ").push_bind(kind.as_str());
@@ -100,15 +102,15 @@ impl Chat {
         }
         if let Some(cursor) = query.cursor.as_deref() {
             let (at, id) = parse_cursor(cursor)?;
-            q.push(" AND (c.updated_at < ").push_bind(at);
-            q.push(" OR (c.updated_at = ").push_bind(at);
-            q.push(" AND c.id < ").push_bind(id).push("))");
+            q.push(" AND (p.activity_at < ").push_bind(at);
+            q.push(" OR (p.activity_at = ").push_bind(at);
+            q.push(" AND p.conversation_id < ").push_bind(id).push("))");
         }
-        q.push(" ORDER BY c.updated_at DESC, c.id DESC LIMIT ")
+        q.push(" ORDER BY p.activity_at DESC, p.conversation_id DESC LIMIT ")
             .push_bind(i64::try_from(limit + 1).unwrap_or(i64::MAX));
         q.push(
             ") SELECT c.id, c.kind, c.title, c.post_id, po.title AS post_title, c.last_seq, \
-             c.version, c.updated_at, page.last_read_seq, \
+             c.version, c.updated_at, page.activity_at, page.last_read_seq, \
              CASE WHEN c.last_seq > page.last_read_seq THEN \
              (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id \
               AND m.seq > page.last_read_seq AND m.deleted = 0 AND m.sender_id <> ",
@@ -127,11 +129,11 @@ impl Chat {
              FROM page JOIN conversations c ON c.id = page.id \
              LEFT JOIN posts po ON po.id = c.post_id \
              LEFT JOIN messages lm ON lm.conversation_id = c.id AND lm.seq = c.last_seq \
-             ORDER BY c.updated_at DESC, c.id DESC",
+             ORDER BY page.activity_at DESC, c.id DESC",
         );
         let mut rows = q.build().fetch_all(&self.db().read).await?;
 
-        let next_cursor = next_cursor(&mut rows, limit, "updated_at", "id")?;
+        let next_cursor = next_cursor(&mut rows, limit, "activity_at", "id")?;
         let conversations = rows
             .iter()
             .map(|row| self.conversation_from_row(row))
