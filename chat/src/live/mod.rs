@@ -303,6 +303,11 @@ where
     .fetch_one(executor)
     .await?
     .try_get("ids")?;
+    parse_ids(ids.as_deref())
+}
+
+/// User ids from a `group_concat` ("3,17,42"; NULL for none).
+pub(crate) fn parse_ids(ids: Option<&str>) -> Result<Vec<UserId>> {
     ids.unwrap_or_default()
         .split(',')
         .filter(|s| !s.is_empty())

@@ -13,13 +13,12 @@
 use protocol::{
     ClientMsgId, ConversationId, Message, MessageBody, MessageId, SendMessage, ServerEvent, UserId,
 };
-use sqlx::{AnyConnection, Connection, Row};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Column, Connection, Row};
 use tokio::sync::{mpsc, oneshot};
 use tracing::instrument;
 
-use super::{advance_read, message_from_row, Sent, COLUMNS};
-use crate::changes::{self, Change, ChangeKind};
-use crate::conversations::membership;
+use super::{message_from_row, Sent};
 use crate::storage::{now_ms, rfc3339};
 use crate::{Chat, Error, Result};
 
@@ -129,53 +128,87 @@ fn fail_all(batch: &mut Vec<SendJob>, error: &Error) {
     }
 }
 
+/// One send, in one round trip to the database: SQLite runs the statements one after the other
+/// in its own thread, binding `?1`…`?6` in each. Issued one by one, the eight statements of a
+/// send spent most of their time handing over between threads, not in SQLite (BENCHMARKS.md).
+///
+/// 1. the sender's earlier message with this `client_id`, if any, and whether the sender is a
+///    member here (a retry gets the first message back);
+/// 2. otherwise the numbering: `last_seq` and `version` bumped, only for a member (no row back:
+///    404); the triggers move every member's `activity_at`;
+/// 3. the message, 4. its change record and 5. the sender's read position, each only when the
+///    statement before it wrote its one row (`changes() = 1`);
+/// 6. who to tell.
+///
+/// SQLite's own functions (`changes()`, `last_insert_rowid()`) make this text SQLite's; another
+/// backend gets its own (a data-modifying CTE on PostgreSQL).
+const SEND_SQL: &str = "\
+SELECT 1 AS earlier, m.id, m.conversation_id, m.sender_id, m.client_id, m.body, m.seq, \
+  m.created_at, m.edited_at, m.deleted, \
+  (SELECT ch.version FROM changes ch WHERE ch.conversation_id = m.conversation_id \
+   AND ch.message_id = m.id AND ch.kind = 'message_new') AS earlier_version, \
+  EXISTS (SELECT 1 FROM participants WHERE conversation_id = ?1 AND user_id = ?2) AS member \
+FROM messages m WHERE m.sender_id = ?2 AND m.client_id = ?3; \
+UPDATE conversations SET last_seq = last_seq + 1, version = version + 1, updated_at = ?4 \
+WHERE id = ?1 AND EXISTS (SELECT 1 FROM participants WHERE conversation_id = ?1 AND user_id = ?2) \
+AND NOT EXISTS (SELECT 1 FROM messages WHERE sender_id = ?2 AND client_id = ?3) \
+RETURNING last_seq AS new_seq, version AS new_version; \
+INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, created_at, deleted) \
+SELECT id, last_seq, ?2, ?3, ?5, ?4, 0 FROM conversations WHERE id = ?1 AND changes() = 1 \
+RETURNING id AS new_id; \
+INSERT INTO changes (conversation_id, version, kind, message_id, user_id, seq, created_at) \
+SELECT id, version, 'message_new', last_insert_rowid(), NULL, last_seq, ?4 \
+FROM conversations WHERE id = ?1 AND changes() = 1; \
+UPDATE participants SET last_read_seq = (SELECT last_seq FROM conversations WHERE id = ?1) \
+WHERE conversation_id = ?1 AND user_id = ?2 AND changes() = 1; \
+SELECT group_concat(user_id) AS audience FROM participants WHERE conversation_id = ?1";
+
 /// Stores one send inside the batch's transaction. The outer error is a storage failure (the
 /// batch fails); the inner one is this send's own refusal, made before it wrote anything.
 async fn store(tx: &mut AnyConnection, job: &SendJob) -> Result<Result<Stored>> {
     let SendJob { me, id, .. } = *job;
-    if let Some(client_id) = &job.client_id {
-        if let Some(earlier) = earlier_send(tx, me, id, client_id).await? {
-            return Ok(earlier);
-        }
-    }
     let now = now_ms();
-    // Numbering and the membership check in one statement: no row back means no such
-    // conversation for this user (404).
-    let Some(row) = sqlx::query(
-        "UPDATE conversations SET last_seq = last_seq + 1, version = version + 1, updated_at = ? \
-         WHERE id = ? AND EXISTS (SELECT 1 FROM participants \
-         WHERE conversation_id = ? AND user_id = ?) RETURNING last_seq, version",
-    )
-    .bind(now)
-    .bind(id.0)
-    .bind(id.0)
-    .bind(me.0)
-    .fetch_optional(&mut *tx)
-    .await?
-    else {
+    let client_id = job.client_id.as_ref().map(ClientMsgId::as_str);
+    let rows = sqlx::query(SEND_SQL)
+        .bind(id.0)
+        .bind(me.0)
+        .bind(client_id)
+        .bind(now)
+        .bind(job.body.as_str())
+        .fetch_all(&mut *tx)
+        .await?;
+    let has = |row: &AnyRow, column: &str| row.columns().iter().any(|c| c.name() == column);
+    let find = |column: &str| rows.iter().find(|row| has(row, column));
+    if let Some(row) = find("earlier") {
+        if row.try_get::<i64, _>("member")? == 0 {
+            return Ok(Err(Error::NotFound("conversation")));
+        }
+        let message = message_from_row(row, "")?;
+        if message.conversation_id != id {
+            return Ok(Err(Error::Conflict(
+                "client_id was already used for another conversation",
+            )));
+        }
+        return Ok(Ok(Stored {
+            sent: Sent {
+                message,
+                created: false,
+                version: row.try_get("earlier_version")?,
+            },
+            audience: Vec::new(),
+        }));
+    }
+    let Some(numbered) = find("new_seq") else {
         return Ok(Err(Error::NotFound("conversation")));
     };
-    let seq: i64 = row.try_get("last_seq")?;
-    let version: i64 = row.try_get("version")?;
-    let client_id = job.client_id.as_ref().map(ClientMsgId::as_str);
-    let message_id: i64 = sqlx::query(
-        "INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, created_at, deleted) \
-         VALUES (?, ?, ?, ?, ?, ?, 0) RETURNING id",
-    )
-    .bind(id.0)
-    .bind(seq)
-    .bind(me.0)
-    .bind(client_id)
-    .bind(job.body.as_str())
-    .bind(now)
-    .fetch_one(&mut *tx)
-    .await?
-    .try_get("id")?;
-    let change = Change::new(ChangeKind::MessageNew).message(message_id, seq);
-    changes::insert(tx, id.0, version, change, now).await?;
-    // Sending marks the conversation read up to this message, for the sender.
-    advance_read(tx, id, me, seq).await?;
-    let audience = crate::live::participant_ids(&mut *tx, id).await?;
+    let seq: i64 = numbered.try_get("new_seq")?;
+    let version: i64 = numbered.try_get("new_version")?;
+    let message_id: i64 = find("new_id")
+        .ok_or_else(|| Error::internal("the message was numbered but not stored"))?
+        .try_get("new_id")?;
+    let audience: Option<String> = find("audience")
+        .ok_or_else(|| Error::internal("no audience"))?
+        .try_get("audience")?;
     let message = Message {
         id: MessageId(message_id),
         conversation_id: id,
@@ -193,51 +226,6 @@ async fn store(tx: &mut AnyConnection, job: &SendJob) -> Result<Result<Stored>> 
             created: true,
             version,
         },
-        audience,
+        audience: crate::live::parse_ids(audience.as_deref())?,
     }))
-}
-
-/// The message this sender already sent with `client_id`, if any: a retry gets it back, from
-/// a conversation the sender is still in (404 otherwise) and only from the same conversation.
-async fn earlier_send(
-    tx: &mut AnyConnection,
-    me: UserId,
-    id: ConversationId,
-    client_id: &ClientMsgId,
-) -> Result<Option<Result<Stored>>> {
-    let sql = format!(
-        "SELECT {COLUMNS}, (SELECT ch.version FROM changes ch \
-         WHERE ch.conversation_id = m.conversation_id AND ch.message_id = m.id \
-         AND ch.kind = 'message_new') AS new_version \
-         FROM messages m WHERE sender_id = ? AND client_id = ?"
-    );
-    let Some(row) = sqlx::query(&sql)
-        .bind(me.0)
-        .bind(client_id.as_str())
-        .fetch_optional(&mut *tx)
-        .await?
-    else {
-        return Ok(None);
-    };
-    let message = message_from_row(&row, "")?;
-    let version: i64 = row.try_get("new_version")?;
-    if let Err(e) = membership(&mut *tx, id, me).await {
-        return match e {
-            Error::NotFound(_) => Ok(Some(Err(e))),
-            other => Err(other),
-        };
-    }
-    if message.conversation_id != id {
-        return Ok(Some(Err(Error::Conflict(
-            "client_id was already used for another conversation",
-        ))));
-    }
-    Ok(Some(Ok(Stored {
-        sent: Sent {
-            message,
-            created: false,
-            version,
-        },
-        audience: Vec::new(),
-    })))
 }
