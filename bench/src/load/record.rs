@@ -71,7 +71,7 @@ impl Recorder {
         let mut r = self.lock();
         r.latency.saturating_record(micros);
         r.received += 1;
-        if r.received % self.stride == 0 {
+        if r.received.is_multiple_of(self.stride) {
             let t = at.duration_since(self.start).as_secs_f64();
             r.series.push((t, micros as f64 / 1000.0));
         }

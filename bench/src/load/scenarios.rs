@@ -293,9 +293,10 @@ pub struct ListArgs {
 pub async fn list(target: Target, args: &ListArgs) -> Result<Outcome> {
     let mut server = Server::prepare(target)?;
     let (token, conversations) = match &args.db {
-        Some(db) if target == Target::Confab => {
-            (world::focus_of(&mut server, db).await?.token, "seeded".to_owned())
-        }
+        Some(db) if target == Target::Confab => (
+            world::focus_of(&mut server, db).await?.token,
+            "seeded".to_owned(),
+        ),
         Some(_) => bail!("--db is for Confab only"),
         None => {
             let mut shape = Shape {

@@ -281,7 +281,12 @@ async fn sign_in(pool: &AnyPool, secret: &str, users: &mut [Member]) -> Result<(
     for user in users.iter_mut() {
         let jti = uuid::Uuid::new_v4().to_string();
         user.token = sign(secret, user.id, &jti, expires / 1000)?;
-        sessions.push([Cell::Text(jti), Cell::Int(user.id), Cell::Int(now), Cell::Int(expires)]);
+        sessions.push([
+            Cell::Text(jti),
+            Cell::Int(user.id),
+            Cell::Int(now),
+            Cell::Int(expires),
+        ]);
     }
     insert_rows(
         pool,

@@ -6,14 +6,12 @@
 //! thread and an `AnyRow` of its own, which was most of the list's time (BENCHMARKS.md).
 
 use protocol::{
-    Conversation, ConversationId, ConversationKind, Participant, PostId, PostRef, Role, User,
-    UserId,
+    Conversation, ConversationId, ConversationKind, Message, MessageId, Participant, PostId,
+    PostRef, Role, User, UserId,
 };
-use sqlx::any::AnyRow;
 use sqlx::{QueryBuilder, Row};
 
-use crate::messages::message_from_row;
-use crate::storage::{next_cursor, parse_cursor, rfc3339};
+use crate::storage::{parse_cursor, rfc3339};
 use crate::{Chat, Error, Result};
 
 /// Filters and paging for the conversation list.
@@ -108,9 +106,11 @@ impl Chat {
         }
         q.push(" ORDER BY p.activity_at DESC, p.conversation_id DESC LIMIT ")
             .push_bind(i64::try_from(limit + 1).unwrap_or(i64::MAX));
+        // The whole page comes back as one JSON document (one row): fetched as rows, each
+        // conversation cost a hop from SQLite's worker thread and an `AnyRow` of its own.
         q.push(
-            ") SELECT c.id, c.kind, c.title, c.post_id, po.title AS post_title, c.last_seq, \
-             c.version, c.updated_at, page.activity_at, page.last_read_seq, \
+            ") SELECT json_group_array(json_array(c.id, c.kind, c.title, c.post_id, po.title, \
+             c.last_seq, c.version, c.updated_at, page.activity_at, \
              CASE WHEN c.last_seq > page.last_read_seq THEN \
              (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id \
               AND m.seq > page.last_read_seq AND m.deleted = 0 AND m.sender_id <> ",
@@ -118,46 +118,58 @@ impl Chat {
         .push_bind(me.0);
         // Read conversations (most of them) skip the count.
         q.push(
-            ") ELSE 0 END AS unread_count, lm.id AS lm_id, lm.conversation_id AS lm_conversation_id, \
-             lm.sender_id AS lm_sender_id, lm.client_id AS lm_client_id, lm.body AS lm_body, \
-             lm.seq AS lm_seq, lm.created_at AS lm_created_at, lm.edited_at AS lm_edited_at, \
-             lm.deleted AS lm_deleted, \
-             (SELECT json_group_array(json_array(u.id, u.username, u.display_name, pm.role, \
+            ") ELSE 0 END, lm.id, lm.sender_id, lm.client_id, lm.body, lm.seq, lm.created_at, \
+             lm.edited_at, lm.deleted, \
+             json((SELECT json_group_array(json_array(u.id, u.username, u.display_name, pm.role, \
               pm.last_read_seq) ORDER BY pm.joined_at, u.id) \
               FROM participants pm JOIN users u ON u.id = pm.user_id \
-              WHERE pm.conversation_id = c.id) AS members \
+              WHERE pm.conversation_id = c.id))) \
+             ORDER BY page.activity_at DESC, c.id DESC) AS page \
              FROM page JOIN conversations c ON c.id = page.id \
              LEFT JOIN posts po ON po.id = c.post_id \
-             LEFT JOIN messages lm ON lm.conversation_id = c.id AND lm.seq = c.last_seq \
-             ORDER BY page.activity_at DESC, c.id DESC",
+             LEFT JOIN messages lm ON lm.conversation_id = c.id AND lm.seq = c.last_seq",
         );
-        let mut rows = q.build().fetch_all(&self.db().read).await?;
-
-        let next_cursor = next_cursor(&mut rows, limit, "activity_at", "id")?;
+        let page: String = q
+            .build()
+            .fetch_one(&self.db().read)
+            .await?
+            .try_get("page")?;
+        let mut rows: Vec<PageRow> = serde_json::from_str(&page).map_err(Error::internal)?;
+        let next_cursor = if rows.len() > limit {
+            rows.truncate(limit);
+            rows.last().map(|r| format!("{}.{}", r.activity_at, r.id))
+        } else {
+            None
+        };
         let conversations = rows
-            .iter()
+            .into_iter()
             .map(|row| self.conversation_from_row(row))
             .collect::<Result<Vec<_>>>()?;
         Ok((conversations, next_cursor))
     }
 
-    fn conversation_from_row(&self, row: &AnyRow) -> Result<Conversation> {
-        let kind: String = row.try_get("kind")?;
-        let post = match row.try_get::<Option<i64>, _>("post_id")? {
-            Some(id) => Some(PostRef {
-                id: PostId(id),
-                title: row.try_get("post_title")?,
+    fn conversation_from_row(&self, row: PageRow) -> Result<Conversation> {
+        let post = row.post_id.map(|id| PostRef {
+            id: PostId(id),
+            title: row.post_title.unwrap_or_default(),
+        });
+        let last_message = match (row.lm_id, row.lm_seq) {
+            (Some(id), Some(seq)) => Some(Message {
+                id: MessageId(id),
+                conversation_id: ConversationId(row.id),
+                sender_id: UserId(row.lm_sender_id.unwrap_or_default()),
+                client_id: row.lm_client_id,
+                body: row.lm_body.unwrap_or_default(),
+                seq,
+                created_at: rfc3339(row.lm_created_at.unwrap_or_default()),
+                edited_at: row.lm_edited_at.map(rfc3339),
+                deleted: row.lm_deleted.unwrap_or_default() != 0,
             }),
-            None => None,
+            _ => None,
         };
-        let last_message = match row.try_get::<Option<i64>, _>("lm_id")? {
-            Some(_) => Some(message_from_row(row, "lm_")?),
-            None => None,
-        };
-        let members: String = row.try_get("members")?;
-        let members: Vec<MemberRow> = serde_json::from_str(&members).map_err(Error::internal)?;
         let hub = &self.live().hub;
-        let participants = members
+        let participants = row
+            .members
             .into_iter()
             .map(
                 |MemberRow(id, username, display_name, role, last_read_seq)| {
@@ -175,18 +187,42 @@ impl Chat {
             )
             .collect::<Result<Vec<_>>>()?;
         Ok(Conversation {
-            id: ConversationId(row.try_get("id")?),
-            kind: ConversationKind::parse(&kind).ok_or_else(|| Error::internal("bad kind"))?,
-            title: row.try_get("title")?,
+            id: ConversationId(row.id),
+            kind: ConversationKind::parse(&row.kind).ok_or_else(|| Error::internal("bad kind"))?,
+            title: row.title,
             post,
             participants,
             last_message,
-            last_seq: row.try_get("last_seq")?,
-            unread_count: row.try_get("unread_count")?,
-            updated_at: rfc3339(row.try_get("updated_at")?),
-            version: row.try_get("version")?,
+            last_seq: row.last_seq,
+            unread_count: row.unread_count,
+            updated_at: rfc3339(row.updated_at),
+            version: row.version,
         })
     }
+}
+
+/// One conversation of the page, in the order the query's `json_array` lists the columns.
+#[derive(serde::Deserialize)]
+struct PageRow {
+    id: i64,
+    kind: String,
+    title: Option<String>,
+    post_id: Option<i64>,
+    post_title: Option<String>,
+    last_seq: i64,
+    version: i64,
+    updated_at: i64,
+    activity_at: i64,
+    unread_count: i64,
+    lm_id: Option<i64>,
+    lm_sender_id: Option<i64>,
+    lm_client_id: Option<String>,
+    lm_body: Option<String>,
+    lm_seq: Option<i64>,
+    lm_created_at: Option<i64>,
+    lm_edited_at: Option<i64>,
+    lm_deleted: Option<i64>,
+    members: Vec<MemberRow>,
 }
 
 /// One participant as the `members` column lists it: id, username, display name, role, read
