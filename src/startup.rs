@@ -43,8 +43,7 @@ impl Application {
             .await
             .context("could not open the database")?;
 
-        let listener = TcpListener::bind(config.site_addr)
-            .await
+        let listener = listen(config.site_addr)
             .with_context(|| format!("could not listen on {}", config.site_addr))?;
         let addr = listener.local_addr()?;
         let env = if config.leptos_env.eq_ignore_ascii_case("dev") {
@@ -135,4 +134,20 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down");
+}
+
+/// Connections waiting to be accepted. The standard library's 128 overflows when thousands of
+/// clients reconnect at once (a server restart, a network coming back): the kernel drops their
+/// handshakes and each client waits a second to retry. The kernel caps it at `somaxconn`.
+const LISTEN_BACKLOG: u32 = 4096;
+
+fn listen(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }

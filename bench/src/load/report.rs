@@ -128,8 +128,12 @@ fn color(target: Target) -> RGBColor {
 /// percentile curve (latency against 1 / (1 − q), log scale), every server of it on each.
 pub fn plots(outcomes: &[Outcome], dir: &Path) -> Result<Vec<std::path::PathBuf>> {
     std::fs::create_dir_all(dir)?;
-    let mut scenarios: Vec<&str> = outcomes.iter().map(|o| o.scenario.as_str()).collect();
-    scenarios.dedup();
+    let mut scenarios: Vec<&str> = Vec::new();
+    for o in outcomes {
+        if !scenarios.contains(&o.scenario.as_str()) {
+            scenarios.push(&o.scenario);
+        }
+    }
     let mut written = Vec::new();
     for scenario in scenarios {
         let runs: Vec<&Outcome> = outcomes.iter().filter(|o| o.scenario == scenario).collect();

@@ -108,6 +108,8 @@ impl Chat {
             .push_bind(i64::try_from(limit + 1).unwrap_or(i64::MAX));
         // The whole page comes back as one JSON document (one row): fetched as rows, each
         // conversation cost a hop from SQLite's worker thread and an `AnyRow` of its own.
+        // Participants are built as JSONB, which the outer `json_array` embeds without
+        // parsing text again.
         q.push(
             ") SELECT json_group_array(json_array(c.id, c.kind, c.title, c.post_id, po.title, \
              c.last_seq, c.version, c.updated_at, page.activity_at, \
@@ -120,10 +122,10 @@ impl Chat {
         q.push(
             ") ELSE 0 END, lm.id, lm.sender_id, lm.client_id, lm.body, lm.seq, lm.created_at, \
              lm.edited_at, lm.deleted, \
-             json((SELECT json_group_array(json_array(u.id, u.username, u.display_name, pm.role, \
+             (SELECT jsonb_group_array(jsonb_array(u.id, u.username, u.display_name, pm.role, \
               pm.last_read_seq) ORDER BY pm.joined_at, u.id) \
               FROM participants pm JOIN users u ON u.id = pm.user_id \
-              WHERE pm.conversation_id = c.id))) \
+              WHERE pm.conversation_id = c.id)) \
              ORDER BY page.activity_at DESC, c.id DESC) AS page \
              FROM page JOIN conversations c ON c.id = page.id \
              LEFT JOIN posts po ON po.id = c.post_id \
