@@ -174,3 +174,76 @@ proptest! {
             .block_on(run(ops));
     }
 }
+
+/// Sends that arrive together are stored together (group commit, several per round trip): each
+/// still gets its own outcome. A stranger's send is refused, retries of one `client_id` give
+/// the first message, and the stored ones are numbered without gaps.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_sends_in_one_batch_keep_their_own_outcomes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (chat, users, group) = start(&dir).await;
+    let (stranger, _) = chat
+        .register(RegisterRequest {
+            username: "dan".to_owned(),
+            display_name: "dan".to_owned(),
+            password: "password123".to_owned(),
+            email: None,
+        })
+        .await
+        .unwrap();
+    let sends = (0..64usize).map(|i| {
+        let chat = chat.clone();
+        let (who, client_id) = match i % 4 {
+            0 => (stranger.id, format!("s{i}")),
+            1 => (users[0], "same".to_owned()),
+            _ => (users[1 + i % 2], format!("u{i}")),
+        };
+        let request = SendMessage {
+            body: format!("message {i}"),
+            client_id: Some(client_id),
+        };
+        async move { (i, chat.send_message(who, group, request).await) }
+    });
+    let outcomes = futures::future::join_all(sends).await;
+    let mut created = 0;
+    let mut retried = std::collections::HashSet::new();
+    for (i, outcome) in outcomes {
+        match i % 4 {
+            0 => assert!(
+                matches!(outcome, Err(chat::Error::NotFound(_))),
+                "{i}: {outcome:?}"
+            ),
+            1 => {
+                let sent = outcome.unwrap();
+                created += usize::from(sent.created);
+                retried.insert(sent.message.id);
+            }
+            _ => {
+                assert!(outcome.unwrap().created);
+                created += 1;
+            }
+        }
+    }
+    assert_eq!(
+        retried.len(),
+        1,
+        "every retry of one client_id gives one message"
+    );
+    assert_eq!(
+        created, 33,
+        "32 distinct sends and the first of the retried one"
+    );
+    let (messages, _) = chat
+        .history(
+            users[0],
+            group,
+            &HistoryQuery {
+                before: None,
+                limit: 100,
+            },
+        )
+        .await
+        .unwrap();
+    let seqs: Vec<i64> = messages.iter().map(|m| m.seq).collect();
+    assert_eq!(seqs, (1..=33).collect::<Vec<i64>>());
+}

@@ -88,8 +88,12 @@ impl Chat {
         let stored = async {
             let mut tx = writer.begin().await?;
             let mut outcomes = Vec::with_capacity(batch.len());
-            for job in batch.iter() {
-                outcomes.push(store(&mut tx, job).await?);
+            let mut rest = &batch[..];
+            while !rest.is_empty() {
+                let size = CHUNKS.into_iter().find(|&n| n <= rest.len()).unwrap_or(1);
+                let (chunk, after) = rest.split_at(size);
+                outcomes.extend(store(&mut tx, chunk).await?);
+                rest = after;
             }
             tx.commit().await?;
             Ok::<_, Error>(outcomes)
@@ -129,7 +133,7 @@ fn fail_all(batch: &mut Vec<SendJob>, error: &Error) {
 }
 
 /// One send, in one round trip to the database: SQLite runs the statements one after the other
-/// in its own thread, binding `?1`…`?6` in each. Issued one by one, the eight statements of a
+/// in its own thread, binding `?1`…`?5` in each. Issued one by one, the eight statements of a
 /// send spent most of their time handing over between threads, not in SQLite (BENCHMARKS.md).
 ///
 /// 1. the sender's earlier message with this `client_id`, if any, and whether the sender is a
@@ -163,21 +167,97 @@ UPDATE participants SET last_read_seq = (SELECT last_seq FROM conversations WHER
 WHERE conversation_id = ?1 AND user_id = ?2 AND changes() = 1; \
 SELECT group_concat(user_id) AS audience FROM participants WHERE conversation_id = ?1";
 
-/// Stores one send inside the batch's transaction. The outer error is a storage failure (the
-/// batch fails); the inner one is this send's own refusal, made before it wrote anything.
-async fn store(tx: &mut AnyConnection, job: &SendJob) -> Result<Result<Stored>> {
-    let SendJob { me, id, .. } = *job;
+/// Sends per round trip: a batch goes in chunks of these sizes, largest first, so that each
+/// size's statement text is prepared once and cached, and a busy batch costs a few round trips
+/// instead of one per send.
+const CHUNKS: [usize; 3] = [16, 4, 1];
+
+/// [`SEND_SQL`] repeated `sends` times with plain `?` placeholders, and which of the five
+/// parameters each `?` of one copy takes. Plain `?` bind in order across all the statements;
+/// numbered ones would not: sqlx counts a statement's unused lower numbers as plain `?` too,
+/// and in a later copy runs out of values before it reaches the real ones.
+fn chunk_sql(sends: usize) -> (&'static str, &'static [usize]) {
+    static TEXTS: std::sync::OnceLock<(Vec<String>, Vec<usize>)> = std::sync::OnceLock::new();
+    let (texts, order) = TEXTS.get_or_init(|| {
+        let (one, order) = plain(SEND_SQL);
+        let texts = CHUNKS
+            .iter()
+            .map(|&n| vec![one.as_str(); n].join("; "))
+            .collect();
+        (texts, order)
+    });
+    let index = CHUNKS
+        .iter()
+        .position(|&n| n == sends)
+        .unwrap_or(CHUNKS.len() - 1);
+    let text = texts.get(index).map_or(SEND_SQL, String::as_str);
+    (text, order)
+}
+
+/// `sql` with every `?N` made a plain `?`, and the N of each, in order.
+fn plain(sql: &str) -> (String, Vec<usize>) {
+    let mut out = String::with_capacity(sql.len());
+    let mut order = Vec::new();
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '?' {
+            let mut n = 0usize;
+            while let Some(d) = chars.peek().and_then(|d| d.to_digit(10)) {
+                n = n * 10 + d as usize;
+                chars.next();
+            }
+            order.push(n);
+        }
+    }
+    (out, order)
+}
+
+/// Stores a chunk of sends inside the batch's transaction, in one round trip. The outer error
+/// is a storage failure (the batch fails); an inner one is that send's own refusal, made
+/// before it wrote anything.
+async fn store(tx: &mut AnyConnection, jobs: &[SendJob]) -> Result<Vec<Result<Stored>>> {
     let now = now_ms();
+    let (sql, order) = chunk_sql(jobs.len());
+    let mut query = sqlx::query(sql);
+    for job in jobs {
+        for &parameter in order {
+            query = match parameter {
+                1 => query.bind(job.id.0),
+                2 => query.bind(job.me.0),
+                3 => query.bind(job.client_id.as_ref().map(ClientMsgId::as_str)),
+                4 => query.bind(now),
+                _ => query.bind(job.body.as_str()),
+            };
+        }
+    }
+    let rows = query.fetch_all(&mut *tx).await?;
+    // Each send's rows end with its one `audience` row.
+    let mut outcomes = Vec::with_capacity(jobs.len());
+    let mut start = 0;
+    for (i, row) in rows.iter().enumerate() {
+        if has(row, "audience") {
+            let job = jobs
+                .get(outcomes.len())
+                .ok_or_else(|| Error::internal("more sends stored than asked"))?;
+            outcomes.push(outcome(job, &rows[start..=i], now)?);
+            start = i + 1;
+        }
+    }
+    if outcomes.len() != jobs.len() {
+        return Err(Error::internal("a send of the chunk gave no answer"));
+    }
+    Ok(outcomes)
+}
+
+fn has(row: &AnyRow, column: &str) -> bool {
+    row.columns().iter().any(|c| c.name() == column)
+}
+
+/// One send's result, from its rows of the chunk's answer.
+fn outcome(job: &SendJob, rows: &[AnyRow], now: i64) -> Result<Result<Stored>> {
+    let SendJob { me, id, .. } = *job;
     let client_id = job.client_id.as_ref().map(ClientMsgId::as_str);
-    let rows = sqlx::query(SEND_SQL)
-        .bind(id.0)
-        .bind(me.0)
-        .bind(client_id)
-        .bind(now)
-        .bind(job.body.as_str())
-        .fetch_all(&mut *tx)
-        .await?;
-    let has = |row: &AnyRow, column: &str| row.columns().iter().any(|c| c.name() == column);
     let find = |column: &str| rows.iter().find(|row| has(row, column));
     if let Some(row) = find("earlier") {
         if row.try_get::<i64, _>("member")? == 0 {
@@ -228,4 +308,20 @@ async fn store(tx: &mut AnyConnection, job: &SendJob) -> Result<Result<Stored>> 
         },
         audience: crate::live::parse_ids(audience.as_deref())?,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbered_parameters_become_plain_ones_in_order() {
+        assert_eq!(
+            plain("a = ?1 AND b = ?12 OR c = ?1"),
+            ("a = ? AND b = ? OR c = ?".to_owned(), vec![1, 12, 1])
+        );
+        let (sql, order) = chunk_sql(4);
+        assert_eq!(sql.matches('?').count(), 4 * order.len());
+        assert!(order.iter().all(|p| (1..=5).contains(p)));
+    }
 }
