@@ -368,7 +368,7 @@ mod tests {
     #[tokio::test]
     async fn seeded_data_keeps_the_invariants_the_server_relies_on() {
         let dir = tempfile::tempdir().unwrap();
-        let chat = Chat::start(&crate::storage::settings(&dir.path().join("bench.db")))
+        let chat = Chat::start(&confab_bench::settings(&dir.path().join("bench.db")))
             .await
             .unwrap();
         let scale = Scale {

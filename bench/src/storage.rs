@@ -10,8 +10,7 @@ use chat::messages::HistoryQuery;
 use chat::Chat;
 use protocol::{ConversationId, SendMessage, UserId};
 use rand::rngs::{OsRng, StdRng};
-use rand::{Rng, RngCore, SeedableRng};
-use secrecy::SecretString;
+use rand::{Rng, SeedableRng};
 use sqlx::Row;
 
 use crate::measure::{self, Budget, Measurement};
@@ -72,7 +71,7 @@ pub async fn run(args: Args) -> Result<String> {
             }
         );
     }
-    let settings = settings(&path);
+    let settings = confab_bench::settings(&path);
     let chat = Chat::start(&settings)
         .await
         .context("opening the database")?;
@@ -133,25 +132,6 @@ pub async fn run(args: Args) -> Result<String> {
         std::fs::write(out, text).with_context(|| format!("writing {}", out.display()))?;
     }
     Ok(report.text())
-}
-
-/// The server's own settings, with a fresh random signing key.
-pub(crate) fn settings(path: &std::path::Path) -> chat::Settings {
-    let mut key = [0u8; 48];
-    OsRng.fill_bytes(&mut key);
-    let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
-    chat::Settings {
-        database_url: format!("sqlite://{}?mode=rwc", path.display()),
-        jwt_secret: SecretString::from(hex),
-        token_ttl: Duration::from_secs(3600),
-        cookie_secure: false,
-        trust_forwarded_for: false,
-        max_message_chars: 4000,
-        max_group_size: 1000,
-        // The server's defaults; the benchmark opens no live connection.
-        presence_grace: Duration::from_secs(3),
-        typing_ttl: Duration::from_secs(6),
-    }
 }
 
 /// What is really in the database (a reused one may differ from the flags).

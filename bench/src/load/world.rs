@@ -133,7 +133,7 @@ enum Cell {
 
 async fn seed_confab(server: &Server, shape: &Shape) -> Result<World> {
     let world = numbered(shape);
-    let chat = chat::Chat::start(&crate::storage::settings(&server.db_path))
+    let chat = chat::Chat::start(&confab_bench::settings(&server.db_path))
         .await
         .context("creating the database")?;
     let pool = &chat.db().write;
@@ -300,7 +300,7 @@ async fn sign_in(pool: &AnyPool, secret: &str, users: &mut [Member]) -> Result<(
 /// server is then started on that database.
 pub async fn focus_of(server: &mut Server, db: &std::path::Path) -> Result<Member> {
     server.db_path = db.to_path_buf();
-    let chat = chat::Chat::start(&crate::storage::settings(db))
+    let chat = chat::Chat::start(&confab_bench::settings(db))
         .await
         .context("opening the seeded database")?;
     let id: i64 = sqlx::query("SELECT id FROM users WHERE username_key = ?")
