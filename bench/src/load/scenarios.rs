@@ -71,6 +71,11 @@ fn chat_handler(recorder: &Arc<Recorder>, me: i64, tag: char) -> Handler {
 /// Runs `count` operations at `rate` per second; returns how far behind schedule the
 /// generator fell at worst.
 async fn schedule(rate: f64, count: u64, mut op: impl FnMut(u64)) -> Duration {
+    // On a terminal only (indicatif hides it otherwise); drawn a few times a second.
+    let progress = indicatif::ProgressBar::new(count).with_style(
+        indicatif::ProgressStyle::with_template("  {bar:40} {pos}/{len} at {per_sec}, {eta} left")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
     let start = Instant::now();
     let mut worst = Duration::ZERO;
     for n in 0..count {
@@ -82,7 +87,9 @@ async fn schedule(rate: f64, count: u64, mut op: impl FnMut(u64)) -> Duration {
             worst = worst.max(now - due);
         }
         op(n);
+        progress.inc(1);
     }
+    progress.finish_and_clear();
     worst
 }
 
