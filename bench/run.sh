@@ -3,6 +3,8 @@
 #   bench/run.sh               storage, full scale: 10k users, 100k conversations, 1M messages,
 #                              focus user in 1,000 conversations (about 3 minutes on 2 cores)
 #   bench/run.sh --smoke       storage, small scale: a few seconds
+#   bench/run.sh all           storage at full scale, then `compare` with JSON and plots into
+#                              target/bench/ (about 13 minutes): everything in BENCHMARKS.md
 #   bench/run.sh compare       every load scenario on Confab, the Socket.IO baseline and the echo
 #                              (about 10 minutes); add `--json F --plots DIR`
 #   bench/run.sh smoke         each load scenario for a few seconds (the test command runs it)
@@ -14,6 +16,11 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 bin="${CARGO_TARGET_DIR:-target}/release/confab-bench"
 case "${1:-}" in
+  all)
+    mkdir -p target/bench
+    "$0" --json target/bench/storage.json
+    exec "$0" compare --json target/bench/compare.json --plots target/bench
+    ;;
   compare|smoke|send|fanout|list|reconnect|idle)
     # Load scenarios start the server binary as its own process; the baseline needs its packages.
     cargo build --release --locked -p confab -p confab-bench
