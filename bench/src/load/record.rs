@@ -11,7 +11,7 @@ use tokio::time::Instant;
 use super::server::Target;
 
 /// Most points kept for the plot over time.
-const MAX_POINTS: u64 = 20_000;
+const MAX_POINTS: u64 = 3_000;
 
 /// Collects one scenario's latencies; shared by every reader task.
 pub struct Recorder {
