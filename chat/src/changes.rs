@@ -102,7 +102,7 @@ pub async fn record(conn: &mut AnyConnection, conversation: i64, change: Change)
     Ok(version)
 }
 
-/// Writes a change whose `version` the caller already bumped (sends bump it with `last_seq`).
+/// Writes a change whose `version` the caller already set (a new conversation starts at 1).
 pub async fn insert(
     conn: &mut AnyConnection,
     conversation: i64,

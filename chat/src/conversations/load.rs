@@ -1,9 +1,9 @@
 //! Reading conversations as one participant sees them: the whole page in one query, last
 //! message, unread count and participants included. Never a query per conversation.
 //!
-//! Participants come aggregated in SQL as one JSON array per conversation: a page of 50 groups
-//! can hold hundreds of members, and fetched as rows each one costs a hop from SQLite's worker
-//! thread and an `AnyRow` of its own, which was most of the list's time (BENCHMARKS.md).
+//! The page comes back as one JSON document built in SQL: a page of 50 groups can hold
+//! hundreds of members, and fetched as rows each one costs a hop from SQLite's worker thread
+//! and an `AnyRow` of its own, which was most of the list's time (BENCHMARKS.md).
 
 use protocol::{
     Conversation, ConversationId, ConversationKind, Message, MessageId, Participant, PostId,

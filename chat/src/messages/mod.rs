@@ -24,21 +24,18 @@ use crate::{Chat, Error, Result};
 const COLUMNS: &str =
     "id, conversation_id, sender_id, client_id, body, seq, created_at, edited_at, deleted";
 
-/// A message from a row whose message columns carry `prefix` (the list aliases them `lm_`).
-pub(crate) fn message_from_row(row: &AnyRow, prefix: &str) -> Result<Message> {
-    let col = |name: &str| format!("{prefix}{name}");
+/// A message from a row holding the [`COLUMNS`].
+pub(crate) fn message_from_row(row: &AnyRow) -> Result<Message> {
     Ok(Message {
-        id: MessageId(row.try_get(col("id").as_str())?),
-        conversation_id: ConversationId(row.try_get(col("conversation_id").as_str())?),
-        sender_id: UserId(row.try_get(col("sender_id").as_str())?),
-        client_id: row.try_get(col("client_id").as_str())?,
-        body: row.try_get(col("body").as_str())?,
-        seq: row.try_get(col("seq").as_str())?,
-        created_at: rfc3339(row.try_get(col("created_at").as_str())?),
-        edited_at: row
-            .try_get::<Option<i64>, _>(col("edited_at").as_str())?
-            .map(rfc3339),
-        deleted: row.try_get::<i64, _>(col("deleted").as_str())? != 0,
+        id: MessageId(row.try_get("id")?),
+        conversation_id: ConversationId(row.try_get("conversation_id")?),
+        sender_id: UserId(row.try_get("sender_id")?),
+        client_id: row.try_get("client_id")?,
+        body: row.try_get("body")?,
+        seq: row.try_get("seq")?,
+        created_at: rfc3339(row.try_get("created_at")?),
+        edited_at: row.try_get::<Option<i64>, _>("edited_at")?.map(rfc3339),
+        deleted: row.try_get::<i64, _>("deleted")? != 0,
     })
 }
 
@@ -94,7 +91,7 @@ impl Chat {
         let mut messages = rows
             .iter()
             .take(limit)
-            .map(|r| message_from_row(r, ""))
+            .map(message_from_row)
             .collect::<Result<Vec<_>>>()?;
         messages.reverse();
         Ok((messages, has_more))
@@ -123,7 +120,7 @@ impl Chat {
             .bind(id.0)
             .fetch_one(&mut *tx)
             .await?;
-        let edited = message_from_row(&row, "")?;
+        let edited = message_from_row(&row)?;
         let change = Change::new(ChangeKind::MessageEdited).message(id.0, edited.seq);
         let version = changes::record(&mut tx, edited.conversation_id.0, change).await?;
         let audience = crate::live::participant_ids(&mut *tx, edited.conversation_id).await?;
@@ -158,7 +155,7 @@ impl Chat {
         let sql =
             format!("UPDATE messages SET body = '', deleted = 1 WHERE id = ? RETURNING {COLUMNS}");
         let row = sqlx::query(&sql).bind(id.0).fetch_one(&mut *tx).await?;
-        let deleted = message_from_row(&row, "")?;
+        let deleted = message_from_row(&row)?;
         let change = Change::new(ChangeKind::MessageDeleted).message(id.0, deleted.seq);
         let version = changes::record(&mut tx, deleted.conversation_id.0, change).await?;
         let audience = crate::live::participant_ids(&mut *tx, deleted.conversation_id).await?;
@@ -224,7 +221,7 @@ impl Chat {
         }
         q.push(")");
         for row in q.build().fetch_all(&self.db().read).await? {
-            let message = message_from_row(&row, "")?;
+            let message = message_from_row(&row)?;
             found.insert(message.id.0, message);
         }
         Ok(found)
@@ -243,7 +240,7 @@ async fn visible_message(
         .fetch_optional(&mut *conn)
         .await?
         .ok_or(Error::NotFound("message"))?;
-    let message = message_from_row(&row, "")?;
+    let message = message_from_row(&row)?;
     let member = membership(&mut *conn, message.conversation_id, me)
         .await
         .map_err(|_| Error::NotFound("message"))?;

@@ -176,7 +176,8 @@ const CHUNKS: [usize; 3] = [16, 4, 1];
 /// parameters each `?` of one copy takes. Plain `?` bind in order across all the statements;
 /// numbered ones would not: sqlx counts a statement's unused lower numbers as plain `?` too,
 /// and in a later copy runs out of values before it reaches the real ones.
-fn chunk_sql(sends: usize) -> (&'static str, &'static [usize]) {
+/// `None` for a count that is not one of [`CHUNKS`].
+fn chunk_sql(sends: usize) -> Option<(&'static str, &'static [usize])> {
     static TEXTS: std::sync::OnceLock<(Vec<String>, Vec<usize>)> = std::sync::OnceLock::new();
     let (texts, order) = TEXTS.get_or_init(|| {
         let (one, order) = plain(SEND_SQL);
@@ -186,12 +187,8 @@ fn chunk_sql(sends: usize) -> (&'static str, &'static [usize]) {
             .collect();
         (texts, order)
     });
-    let index = CHUNKS
-        .iter()
-        .position(|&n| n == sends)
-        .unwrap_or(CHUNKS.len() - 1);
-    let text = texts.get(index).map_or(SEND_SQL, String::as_str);
-    (text, order)
+    let index = CHUNKS.iter().position(|&n| n == sends)?;
+    Some((texts.get(index)?.as_str(), order))
 }
 
 /// `sql` with every `?N` made a plain `?`, and the N of each, in order.
@@ -218,7 +215,8 @@ fn plain(sql: &str) -> (String, Vec<usize>) {
 /// before it wrote anything.
 async fn store(tx: &mut AnyConnection, jobs: &[SendJob]) -> Result<Vec<Result<Stored>>> {
     let now = now_ms();
-    let (sql, order) = chunk_sql(jobs.len());
+    let (sql, order) =
+        chunk_sql(jobs.len()).ok_or_else(|| Error::internal("no statement for this many sends"))?;
     let mut query = sqlx::query(sql);
     for job in jobs {
         for &parameter in order {
@@ -263,7 +261,7 @@ fn outcome(job: &SendJob, rows: &[AnyRow], now: i64) -> Result<Result<Stored>> {
         if row.try_get::<i64, _>("member")? == 0 {
             return Ok(Err(Error::NotFound("conversation")));
         }
-        let message = message_from_row(row, "")?;
+        let message = message_from_row(row)?;
         if message.conversation_id != id {
             return Ok(Err(Error::Conflict(
                 "client_id was already used for another conversation",
@@ -320,7 +318,8 @@ mod tests {
             plain("a = ?1 AND b = ?12 OR c = ?1"),
             ("a = ? AND b = ? OR c = ?".to_owned(), vec![1, 12, 1])
         );
-        let (sql, order) = chunk_sql(4);
+        let (sql, order) = chunk_sql(4).unwrap();
+        assert!(chunk_sql(3).is_none());
         assert_eq!(sql.matches('?').count(), 4 * order.len());
         assert!(order.iter().all(|p| (1..=5).contains(p)));
     }
