@@ -68,12 +68,12 @@ fn stream_of(open: Open) -> impl Stream<Item = Result<Event, Infallible>> {
             message: message.to_owned(),
         };
         let next = tokio::select! {
-            frame = open.conn.frames.recv() => match frame {
-                Some(frame) => {
+            frame = open.conn.frames.recv_async() => match frame {
+                Ok(frame) => {
                     let text = String::from_utf8_lossy(&frame.json).into_owned();
                     Event::default().event(frame.event).data(text)
                 }
-                None => return None,
+                Err(_) => return None,
             },
             kick = &mut open.conn.kicked => {
                 open.done = true;

@@ -10,13 +10,16 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgr
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use chat::live::{ConnId, Kick};
-use chat::Viewer;
-use futures::stream::{SplitSink, StreamExt};
+use std::sync::Arc;
+
+use chat::live::{ConnId, Frame, Frames, Kick};
+use chat::{Chat, Viewer};
+use futures::stream::{SplitSink, SplitStream, StreamExt};
 use futures::SinkExt;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use protocol::{ClientEvent, ErrorCode, SendMessage, ServerEvent};
 use tokio::time::{interval, sleep_until, Instant, MissedTickBehavior};
+use tokio_util::sync::CancellationToken;
 
 use crate::http::error::ApiError;
 use crate::state::AppState;
@@ -50,13 +53,18 @@ pub async fn upgrade(
     let Ok(ws) = ws else {
         return ApiError::invalid("expected a WebSocket upgrade request").into_response();
     };
+    // Only what the socket uses moves into its task: every idle socket keeps it.
+    let AppState { chat, shutdown, .. } = state;
     ws.max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
         // Small buffers: most connections sit idle, and idle memory is what limits how many
         // one server holds. Chat frames are small; big ones still work, in more reads.
-        .read_buffer_size(1024)
-        .write_buffer_size(0)
-        .on_upgrade(move |socket| serve(socket, state, viewer))
+        .read_buffer_size(256)
+        // Frames are buffered until `forward` flushes a batch; the bound keeps a client that
+        // stops reading from growing it (the hub's queue is bounded too).
+        .write_buffer_size(64 * 1024)
+        .max_write_buffer_size(MAX_FRAME_BYTES * 4)
+        .on_upgrade(move |socket| serve(socket, chat, shutdown, viewer))
 }
 
 /// Why a socket ends, and what the client is told first.
@@ -116,26 +124,36 @@ impl Limits {
 
 type Sink = SplitSink<WebSocket, Message>;
 
-async fn serve(socket: WebSocket, state: AppState, viewer: Viewer) {
-    let chat = state.chat.clone();
+async fn serve(socket: WebSocket, chat: Chat, shutdown: CancellationToken, viewer: Viewer) {
     let mut conn = Box::pin(chat.connect(&viewer, false)).await;
     let (mut sink, mut stream) = socket.split();
-    let hello = ServerEvent::ConnectionEstablished {
-        user_id: viewer.user_id,
-    };
-    if send(&mut sink, &hello).await.is_err() {
+    let hello = send(
+        &mut sink,
+        &ServerEvent::ConnectionEstablished {
+            user_id: viewer.user_id,
+        },
+    );
+    if hello.await.is_err() {
         return;
     }
-    let expires = super::token_deadline(&viewer);
+    // One timer for the whole connection: a `sleep_until` inside the loop would register and
+    // drop a timer entry for every frame.
+    let expiry = sleep_until(super::token_deadline(&viewer));
+    tokio::pin!(expiry);
     let mut heartbeat = interval(HEARTBEAT);
     heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
     heartbeat.tick().await;
     let mut last_heard = Instant::now();
-    let mut limits = Limits::new();
+    // Made at the first frame from the client: a socket that only listens never pays for it.
+    let mut limits: Option<Box<Limits>> = None;
+    // Made once: a fresh `cancelled()` in the loop would join and leave the token's waiter list
+    // for every frame.
+    let stopping = shutdown.cancelled_owned();
+    tokio::pin!(stopping);
 
     let ending: Option<Ending> = loop {
         tokio::select! {
-            () = state.shutdown.cancelled() => {
+            () = &mut stopping => {
                 break Some(Ending::new(GOING_AWAY, "server is restarting"));
             }
             kick = &mut conn.kicked => {
@@ -144,10 +162,9 @@ async fn serve(socket: WebSocket, state: AppState, viewer: Viewer) {
                     Ok(Kick::TooSlow) | Err(_) => Ending::with_error(POLICY, ErrorCode::RateLimited, "too slow to keep up"),
                 });
             }
-            frame = conn.frames.recv() => {
-                let Some(frame) = frame else { break None };
-                let Ok(text) = Utf8Bytes::try_from(frame.json.clone()) else { continue };
-                if sink.send(Message::Text(text)).await.is_err() {
+            frame = conn.frames.recv_async() => {
+                let Ok(frame) = frame else { break None };
+                if forward(&mut sink, frame, &conn.frames).await.is_err() {
                     break None;
                 }
             }
@@ -158,7 +175,7 @@ async fn serve(socket: WebSocket, state: AppState, viewer: Viewer) {
                     Message::Text(text) => {
                         // Boxed: the handler's database futures are large, and inline they would
                         // make every idle socket's task as big as its busiest moment.
-                        let handled = Box::pin(handle(&state, &viewer, conn.id, &mut limits, &mut sink, text.as_str()));
+                        let handled = Box::pin(handle(&chat, &viewer, conn.id, limits.get_or_insert_with(|| Box::new(Limits::new())), &mut sink, text.as_str()));
                         if let Err(ending) = handled.await {
                             break ending;
                         }
@@ -184,45 +201,73 @@ async fn serve(socket: WebSocket, state: AppState, viewer: Viewer) {
                     break None;
                 }
             }
-            () = sleep_until(expires) => {
+            () = &mut expiry => {
                 break Some(Ending::with_error(POLICY, ErrorCode::Unauthenticated, "session expired"));
             }
         }
     };
     if let Some(ending) = ending {
-        if let Some((code, message)) = ending.error {
-            let event = ServerEvent::ConnectionError {
-                code,
-                message: message.to_owned(),
-            };
-            let _ = send(&mut sink, &event).await;
-        }
-        let close = CloseFrame {
-            code: ending.code,
-            reason: Utf8Bytes::from_static(ending.reason),
-        };
-        let _ = sink.send(Message::Close(Some(close))).await;
-        // Read on until the client answers the close: a socket dropped with frames still
-        // unread is reset by the kernel, and the client would lose the frames just sent.
-        let _ = tokio::time::timeout(CLOSE_WAIT, async {
-            while let Some(Ok(message)) = stream.next().await {
-                if matches!(message, Message::Close(_)) {
-                    break;
-                }
-            }
-        })
-        .await;
+        // Boxed: the goodbye's timers live only while it lasts, not in every socket's task.
+        Box::pin(close(&mut sink, &mut stream, ending)).await;
     }
     // `conn.guard` drops here: the hub forgets the connection.
 }
 
-async fn send(sink: &mut Sink, event: &ServerEvent) -> Result<(), axum::Error> {
-    sink.send(Message::Text(event.to_json().into())).await
+/// Tells the client why the connection ends, then waits (briefly) for its close frame.
+async fn close(sink: &mut Sink, stream: &mut SplitStream<WebSocket>, ending: Ending) {
+    if let Some((code, message)) = ending.error {
+        let event = ServerEvent::ConnectionError {
+            code,
+            message: message.to_owned(),
+        };
+        let _ = send(sink, &event).await;
+    }
+    let close = CloseFrame {
+        code: ending.code,
+        reason: Utf8Bytes::from_static(ending.reason),
+    };
+    let _ = sink.send(Message::Close(Some(close))).await;
+    // Read on until the client answers the close: a socket dropped with frames still
+    // unread is reset by the kernel, and the client would lose the frames just sent.
+    let _ = tokio::time::timeout(CLOSE_WAIT, async {
+        while let Some(Ok(message)) = stream.next().await {
+            if matches!(message, Message::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
+/// Most queued frames written with one `send` syscall.
+const WRITE_BATCH: usize = 64;
+
+/// Writes `first` and whatever else is already queued for this connection, then flushes once:
+/// under load a busy socket costs one syscall per batch instead of one per frame.
+async fn forward(sink: &mut Sink, first: Arc<Frame>, queue: &Frames) -> Result<(), axum::Error> {
+    let mut next = Some(first);
+    let mut fed = 0;
+    while let Some(frame) = next.take() {
+        // Frames are serialised from `ServerEvent`s, so they are UTF-8: checked once here.
+        if let Ok(text) = Utf8Bytes::try_from(frame.json.clone()) {
+            sink.feed(Message::Text(text)).await?;
+        }
+        fed += 1;
+        if fed < WRITE_BATCH {
+            next = queue.try_recv().ok();
+        }
+    }
+    sink.flush().await
+}
+
+/// Serialises `event` now, so the future does not hold the event while the socket writes.
+fn send<'a>(sink: &'a mut Sink, event: &ServerEvent) -> futures::sink::Send<'a, Sink, Message> {
+    sink.send(Message::Text(event.to_json().into()))
 }
 
 /// Answers one client frame. `Err` ends the connection (abuse, or the client is gone).
 async fn handle(
-    state: &AppState,
+    chat: &Chat,
     viewer: &Viewer,
     conn: ConnId,
     limits: &mut Limits,
@@ -264,7 +309,6 @@ async fn handle(
         }
     };
     let me = viewer.user_id;
-    let chat = &state.chat;
     let outcome = match event {
         ClientEvent::Join { conversation_id } => chat.join(me, conn, conversation_id).await,
         ClientEvent::Leave { conversation_id } => {

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
 use protocol::{ConversationId, ServerEvent, UserId};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 /// Frames a connection may have waiting before it counts as too slow.
 pub const QUEUE_FRAMES: usize = 256;
@@ -45,10 +45,13 @@ impl Frame {
     }
 }
 
+/// A connection's queue of frames, as its transport task reads it.
+pub type Frames = flume::Receiver<Arc<Frame>>;
+
 /// What the transport task holds: its queue and the hub's way of ending it.
 pub struct Registration {
     pub id: ConnId,
-    pub frames: mpsc::Receiver<Arc<Frame>>,
+    pub frames: Frames,
     pub kicked: oneshot::Receiver<Kick>,
     /// True when this is the user's first connection (they just came online).
     pub first: bool,
@@ -57,9 +60,10 @@ pub struct Registration {
 struct Conn {
     user: UserId,
     session: String,
-    /// `Arc`'d frames: a queue slot is one pointer, so every connection's first queue block
-    /// (allocated up front) stays small.
-    tx: mpsc::Sender<Arc<Frame>>,
+    /// `Arc`'d frames: a queue slot is one pointer. flume rather than tokio's mpsc: an empty
+    /// flume queue allocates nothing, where tokio's takes ~800 bytes up front (cache-padded
+    /// channel and a first block of 32 slots), on every idle socket (BENCHMARKS.md).
+    tx: flume::Sender<Arc<Frame>>,
     kick: Option<oneshot::Sender<Kick>>,
     /// Conversations whose typing events this connection wants.
     joined: HashSet<ConversationId>,
@@ -91,7 +95,7 @@ impl Hub {
 
     pub fn register(&self, user: UserId, session: &str, all_typing: bool) -> Registration {
         let id = ConnId(self.next.fetch_add(1, Ordering::Relaxed));
-        let (tx, frames) = mpsc::channel(QUEUE_FRAMES);
+        let (tx, frames) = flume::bounded(QUEUE_FRAMES);
         let (kick, kicked) = oneshot::channel();
         let mut state = self.state();
         state.conns.insert(

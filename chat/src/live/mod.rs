@@ -13,7 +13,7 @@ use sqlx::Row;
 use tokio::time::Instant;
 
 use crate::{Chat, Result, Viewer};
-pub use hub::{ConnId, Frame, Guard, Hub, Kick, Registration};
+pub use hub::{ConnId, Frame, Frames, Guard, Hub, Kick, Registration};
 
 /// Live state: the hub, who is typing where, and who is about to go offline.
 #[derive(Default)]
@@ -32,7 +32,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// A connected client, as its transport task holds it.
 pub struct Connection {
     pub id: ConnId,
-    pub frames: tokio::sync::mpsc::Receiver<Arc<Frame>>,
+    pub frames: Frames,
     pub kicked: tokio::sync::oneshot::Receiver<Kick>,
     /// Unregisters (and maybe announces offline) when dropped.
     pub guard: Guard,
