@@ -14,11 +14,11 @@ use std::sync::Arc;
 
 use chat::live::{ConnId, Frame, Frames, Kick};
 use chat::{Chat, Viewer};
-use futures::stream::{SplitSink, SplitStream, StreamExt};
+use futures::stream::StreamExt;
 use futures::SinkExt;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use protocol::{ClientEvent, ErrorCode, SendMessage, ServerEvent};
-use tokio::time::{interval, sleep_until, Instant, MissedTickBehavior};
+use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
 use crate::http::error::ApiError;
@@ -122,13 +122,12 @@ impl Limits {
     }
 }
 
-type Sink = SplitSink<WebSocket, Message>;
-
-async fn serve(socket: WebSocket, chat: Chat, shutdown: CancellationToken, viewer: Viewer) {
+/// The socket comes unsplit (`select!` drops the other branches' futures before a handler
+/// runs, so one `&mut` serves reading and writing): no shared lock, no extra allocation.
+async fn serve(mut socket: WebSocket, chat: Chat, shutdown: CancellationToken, viewer: Viewer) {
     let mut conn = Box::pin(chat.connect(&viewer, false)).await;
-    let (mut sink, mut stream) = socket.split();
     let hello = send(
-        &mut sink,
+        &mut socket,
         &ServerEvent::ConnectionEstablished {
             user_id: viewer.user_id,
         },
@@ -136,13 +135,13 @@ async fn serve(socket: WebSocket, chat: Chat, shutdown: CancellationToken, viewe
     if hello.await.is_err() {
         return;
     }
-    // One timer for the whole connection: a `sleep_until` inside the loop would register and
-    // drop a timer entry for every frame.
-    let expiry = sleep_until(super::token_deadline(&viewer));
-    tokio::pin!(expiry);
-    let mut heartbeat = interval(HEARTBEAT);
-    heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    heartbeat.tick().await;
+    // One timer for the whole connection, due at the next ping or the token's expiry, whichever
+    // comes first: a `sleep_until` inside the loop would register and drop a timer entry for
+    // every frame, and each timer is a hundred bytes more in every idle socket.
+    let expires = super::token_deadline(&viewer);
+    let mut next_ping = Instant::now() + HEARTBEAT;
+    let timer = sleep_until(next_ping.min(expires));
+    tokio::pin!(timer);
     let mut last_heard = Instant::now();
     // Made at the first frame from the client: a socket that only listens never pays for it.
     let mut limits: Option<Box<Limits>> = None;
@@ -164,18 +163,18 @@ async fn serve(socket: WebSocket, chat: Chat, shutdown: CancellationToken, viewe
             }
             frame = conn.frames.recv_async() => {
                 let Ok(frame) = frame else { break None };
-                if forward(&mut sink, frame, &conn.frames).await.is_err() {
+                if forward(&mut socket, frame, &conn.frames).await.is_err() {
                     break None;
                 }
             }
-            incoming = stream.next() => {
+            incoming = socket.next() => {
                 let Some(Ok(message)) = incoming else { break None };
                 last_heard = Instant::now();
                 match message {
                     Message::Text(text) => {
                         // Boxed: the handler's database futures are large, and inline they would
                         // make every idle socket's task as big as its busiest moment.
-                        let handled = Box::pin(handle(&chat, &viewer, conn.id, limits.get_or_insert_with(|| Box::new(Limits::new())), &mut sink, text.as_str()));
+                        let handled = Box::pin(handle(&chat, &viewer, conn.id, limits.get_or_insert_with(|| Box::new(Limits::new())), &mut socket, text.as_str()));
                         if let Err(ending) = handled.await {
                             break ending;
                         }
@@ -186,51 +185,54 @@ async fn serve(socket: WebSocket, chat: Chat, shutdown: CancellationToken, viewe
                     Message::Close(_) => {
                         // tungstenite has queued the answering close frame: send it, so the
                         // client sees a clean close rather than a dropped connection.
-                        let _ = tokio::time::timeout(CLOSE_WAIT, sink.flush()).await;
+                        let _ = tokio::time::timeout(CLOSE_WAIT, socket.flush()).await;
                         break None;
                     }
                     // tungstenite answers pings itself; a pong only proves the client is there.
                     Message::Ping(_) | Message::Pong(_) => {}
                 }
             }
-            _ = heartbeat.tick() => {
-                if last_heard.elapsed() > IDLE_TIMEOUT {
+            () = &mut timer => {
+                let now = Instant::now();
+                if now >= expires {
+                    break Some(Ending::with_error(POLICY, ErrorCode::Unauthenticated, "session expired"));
+                }
+                if now.duration_since(last_heard) > IDLE_TIMEOUT {
                     break Some(Ending::new(GOING_AWAY, "idle"));
                 }
-                if sink.send(Message::Ping(Default::default())).await.is_err() {
+                if socket.send(Message::Ping(Default::default())).await.is_err() {
                     break None;
                 }
-            }
-            () = &mut expiry => {
-                break Some(Ending::with_error(POLICY, ErrorCode::Unauthenticated, "session expired"));
+                next_ping = now + HEARTBEAT;
+                timer.as_mut().reset(next_ping.min(expires));
             }
         }
     };
     if let Some(ending) = ending {
         // Boxed: the goodbye's timers live only while it lasts, not in every socket's task.
-        Box::pin(close(&mut sink, &mut stream, ending)).await;
+        Box::pin(close(&mut socket, ending)).await;
     }
     // `conn.guard` drops here: the hub forgets the connection.
 }
 
 /// Tells the client why the connection ends, then waits (briefly) for its close frame.
-async fn close(sink: &mut Sink, stream: &mut SplitStream<WebSocket>, ending: Ending) {
+async fn close(socket: &mut WebSocket, ending: Ending) {
     if let Some((code, message)) = ending.error {
         let event = ServerEvent::ConnectionError {
             code,
             message: message.to_owned(),
         };
-        let _ = send(sink, &event).await;
+        let _ = send(socket, &event).await;
     }
     let close = CloseFrame {
         code: ending.code,
         reason: Utf8Bytes::from_static(ending.reason),
     };
-    let _ = sink.send(Message::Close(Some(close))).await;
+    let _ = socket.send(Message::Close(Some(close))).await;
     // Read on until the client answers the close: a socket dropped with frames still
     // unread is reset by the kernel, and the client would lose the frames just sent.
     let _ = tokio::time::timeout(CLOSE_WAIT, async {
-        while let Some(Ok(message)) = stream.next().await {
+        while let Some(Ok(message)) = socket.next().await {
             if matches!(message, Message::Close(_)) {
                 break;
             }
@@ -244,25 +246,32 @@ const WRITE_BATCH: usize = 64;
 
 /// Writes `first` and whatever else is already queued for this connection, then flushes once:
 /// under load a busy socket costs one syscall per batch instead of one per frame.
-async fn forward(sink: &mut Sink, first: Arc<Frame>, queue: &Frames) -> Result<(), axum::Error> {
+async fn forward(
+    socket: &mut WebSocket,
+    first: Arc<Frame>,
+    queue: &Frames,
+) -> Result<(), axum::Error> {
     let mut next = Some(first);
     let mut fed = 0;
     while let Some(frame) = next.take() {
         // Frames are serialised from `ServerEvent`s, so they are UTF-8: checked once here.
         if let Ok(text) = Utf8Bytes::try_from(frame.json.clone()) {
-            sink.feed(Message::Text(text)).await?;
+            socket.feed(Message::Text(text)).await?;
         }
         fed += 1;
         if fed < WRITE_BATCH {
             next = queue.try_recv().ok();
         }
     }
-    sink.flush().await
+    socket.flush().await
 }
 
 /// Serialises `event` now, so the future does not hold the event while the socket writes.
-fn send<'a>(sink: &'a mut Sink, event: &ServerEvent) -> futures::sink::Send<'a, Sink, Message> {
-    sink.send(Message::Text(event.to_json().into()))
+fn send<'a>(
+    socket: &'a mut WebSocket,
+    event: &ServerEvent,
+) -> futures::sink::Send<'a, WebSocket, Message> {
+    SinkExt::send(socket, Message::Text(event.to_json().into()))
 }
 
 /// Answers one client frame. `Err` ends the connection (abuse, or the client is gone).
@@ -271,7 +280,7 @@ async fn handle(
     viewer: &Viewer,
     conn: ConnId,
     limits: &mut Limits,
-    sink: &mut Sink,
+    socket: &mut WebSocket,
     text: &str,
 ) -> Result<(), Option<Ending>> {
     let gone = |_| None;
@@ -299,13 +308,13 @@ async fn handle(
             )));
         }
         let reply = error(ErrorCode::RateLimited, "slow down".to_owned(), client_id);
-        return send(sink, &reply).await.map_err(gone);
+        return send(socket, &reply).await.map_err(gone);
     }
     let event = match parsed {
         Ok(event) => event,
         Err(e) => {
             let reply = error(ErrorCode::InvalidInput, e.message, e.client_id);
-            return send(sink, &reply).await.map_err(gone);
+            return send(socket, &reply).await.map_err(gone);
         }
     };
     let me = viewer.user_id;
@@ -331,7 +340,7 @@ async fn handle(
                         message: sent.message,
                         version: sent.version,
                     };
-                    return send(sink, &ack).await.map_err(gone);
+                    return send(socket, &ack).await.map_err(gone);
                 }
                 Err(e) => Err(e),
             }
@@ -354,7 +363,7 @@ async fn handle(
                 tracing::error!(error = %e, "socket event failed");
             }
             let reply = error(e.code(), e.public_message(), client_id);
-            send(sink, &reply).await.map_err(gone)
+            send(socket, &reply).await.map_err(gone)
         }
     }
 }

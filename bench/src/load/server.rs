@@ -165,13 +165,24 @@ impl Server {
 
     /// Resident memory of the server process, in bytes.
     pub fn rss(&self) -> Result<u64> {
+        self.status_bytes("VmRSS:")
+    }
+
+    /// The anonymous part of [`Server::rss`]: memory the process allocated, without the pages
+    /// of files it maps (Confab maps its SQLite database; those pages are the OS's file cache,
+    /// there whether or not anyone is connected, and are reclaimable).
+    pub fn rss_anon(&self) -> Result<u64> {
+        self.status_bytes("RssAnon:")
+    }
+
+    fn status_bytes(&self, field: &str) -> Result<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()?))?;
         let kib: u64 = status
             .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .find_map(|l| l.strip_prefix(field))
             .and_then(|v| v.split_whitespace().next())
             .and_then(|v| v.parse().ok())
-            .context("no VmRSS in /proc status")?;
+            .with_context(|| format!("no {field} in /proc status"))?;
         Ok(kib * 1024)
     }
 
