@@ -94,6 +94,14 @@ pub struct Config {
     /// How long a `typing:start` lasts without a `typing:stop` (ms).
     #[arg(long, env = "TYPING_TTL_MS", default_value_t = 6000)]
     pub typing_ttl_ms: u64,
+
+    /// How often the server pings an open WebSocket (ms).
+    #[arg(long, env = "WS_HEARTBEAT_MS", default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(100..))]
+    pub ws_heartbeat_ms: u64,
+
+    /// A WebSocket that sends nothing, not even a pong, for this long is closed (ms).
+    #[arg(long, env = "WS_IDLE_TIMEOUT_MS", default_value_t = 50_000, value_parser = clap::value_parser!(u64).range(100..))]
+    pub ws_idle_timeout_ms: u64,
 }
 
 fn parse_secret(raw: &str) -> Result<SecretString, String> {

@@ -65,6 +65,10 @@ impl Application {
             leptos_options,
             allowed_origins: Arc::from(config.allowed_origins.clone()),
             shutdown: shutdown.clone(),
+            heartbeat: crate::state::Heartbeat {
+                every: std::time::Duration::from_millis(config.ws_heartbeat_ms),
+                idle: std::time::Duration::from_millis(config.ws_idle_timeout_ms),
+            },
         };
         let router = crate::http::router(state, &config);
         Ok(Self {

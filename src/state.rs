@@ -10,4 +10,13 @@ pub struct AppState {
     pub allowed_origins: std::sync::Arc<[String]>,
     /// Cancelled when the server begins to stop: live connections close with "going away".
     pub shutdown: tokio_util::sync::CancellationToken,
+    /// The WebSocket's heartbeat.
+    pub heartbeat: Heartbeat,
+}
+
+/// A ping goes out every `every`; a client silent (not even a pong) for `idle` is gone.
+#[derive(Clone, Copy, Debug)]
+pub struct Heartbeat {
+    pub every: std::time::Duration,
+    pub idle: std::time::Duration,
 }

@@ -119,6 +119,7 @@ pub async fn run(args: Args) -> Result<String> {
         measurements.extend(crate::http::measure(&settings, &mine, &budget).await?);
     }
     measurements.push(send(&chat, focus, &mine, &budget).await?);
+    measurements.push(sync_floor(&path, &budget).await?);
 
     let report = Report {
         machine: Machine::detect(),
@@ -235,6 +236,35 @@ async fn reads(
         .await?,
     );
     Ok(out)
+}
+
+/// What the disk alone costs a durable commit: a 4 KiB append and `fdatasync` next to the
+/// database, in the same run, so the send's figures can be read against it.
+async fn sync_floor(db: &std::path::Path, budget: &impl Fn(u64) -> Budget) -> Result<Measurement> {
+    use std::io::Write;
+    let path = db.with_extension("sync-floor");
+    let file = std::sync::Arc::new(std::sync::Mutex::new(
+        std::fs::File::create(&path).context("creating the fdatasync test file")?,
+    ));
+    let measured = measure::run(
+        "disk floor: 4 KiB append + fdatasync",
+        budget(5_000),
+        |_| {
+            let file = file.clone();
+            async move {
+                tokio::task::spawn_blocking(move || {
+                    let mut file = file.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+                    file.write_all(&[0u8; 4096])?;
+                    file.sync_data()?;
+                    Ok(())
+                })
+                .await?
+            }
+        },
+    )
+    .await;
+    let _ = std::fs::remove_file(&path);
+    measured
 }
 
 async fn send(

@@ -22,14 +22,10 @@ use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
 use crate::http::error::ApiError;
-use crate::state::AppState;
+use crate::state::{AppState, Heartbeat};
 
 /// Largest frame or message a client may send (axum's default would be 64 MiB).
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
-/// A ping goes out this often…
-const HEARTBEAT: Duration = Duration::from_secs(20);
-/// …and a client silent for this long (not even a pong) is gone.
-const IDLE_TIMEOUT: Duration = Duration::from_secs(50);
 /// How long the server waits for the client to answer its close frame.
 const CLOSE_WAIT: Duration = Duration::from_secs(2);
 
@@ -54,7 +50,12 @@ pub async fn upgrade(
         return ApiError::invalid("expected a WebSocket upgrade request").into_response();
     };
     // Only what the socket uses moves into its task: every idle socket keeps it.
-    let AppState { chat, shutdown, .. } = state;
+    let AppState {
+        chat,
+        shutdown,
+        heartbeat,
+        ..
+    } = state;
     ws.max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
         // Small buffers: most connections sit idle, and idle memory is what limits how many
@@ -64,7 +65,7 @@ pub async fn upgrade(
         // stops reading from growing it (the hub's queue is bounded too).
         .write_buffer_size(64 * 1024)
         .max_write_buffer_size(MAX_FRAME_BYTES * 4)
-        .on_upgrade(move |socket| serve(socket, chat, shutdown, viewer))
+        .on_upgrade(move |socket| serve(socket, chat, shutdown, heartbeat, viewer))
 }
 
 /// Why a socket ends, and what the client is told first.
@@ -124,7 +125,13 @@ impl Limits {
 
 /// The socket comes unsplit (`select!` drops the other branches' futures before a handler
 /// runs, so one `&mut` serves reading and writing): no shared lock, no extra allocation.
-async fn serve(mut socket: WebSocket, chat: Chat, shutdown: CancellationToken, viewer: Viewer) {
+async fn serve(
+    mut socket: WebSocket,
+    chat: Chat,
+    shutdown: CancellationToken,
+    heartbeat: Heartbeat,
+    viewer: Viewer,
+) {
     let mut conn = Box::pin(chat.connect(&viewer, false)).await;
     let hello = send(
         &mut socket,
@@ -139,7 +146,7 @@ async fn serve(mut socket: WebSocket, chat: Chat, shutdown: CancellationToken, v
     // comes first: a `sleep_until` inside the loop would register and drop a timer entry for
     // every frame, and each timer is a hundred bytes more in every idle socket.
     let expires = super::token_deadline(&viewer);
-    let mut next_ping = Instant::now() + HEARTBEAT;
+    let mut next_ping = Instant::now() + heartbeat.every;
     let timer = sleep_until(next_ping.min(expires));
     tokio::pin!(timer);
     let mut last_heard = Instant::now();
@@ -197,13 +204,13 @@ async fn serve(mut socket: WebSocket, chat: Chat, shutdown: CancellationToken, v
                 if now >= expires {
                     break Some(Ending::with_error(POLICY, ErrorCode::Unauthenticated, "session expired"));
                 }
-                if now.duration_since(last_heard) > IDLE_TIMEOUT {
+                if now.duration_since(last_heard) > heartbeat.idle {
                     break Some(Ending::new(GOING_AWAY, "idle"));
                 }
                 if socket.send(Message::Ping(Default::default())).await.is_err() {
                     break None;
                 }
-                next_ping = now + HEARTBEAT;
+                next_ping = now + heartbeat.every;
                 timer.as_mut().reset(next_ping.min(expires));
             }
         }

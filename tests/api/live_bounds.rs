@@ -1,12 +1,14 @@
-//! Where a socket ends: rate-limit abuse, token expiry, logout of its session and server
-//! shutdown, each with the frame and close code the contract promises.
+//! Where a socket ends: rate-limit abuse, token expiry, logout of its session, server
+//! shutdown and silence, each with the frame and close code the contract promises.
+
+use std::time::Duration;
 
 use jsonwebtoken::{encode, EncodingKey, Header};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::helpers::{Person, TEST_SECRET};
+use crate::helpers::{Person, TestApp, TEST_SECRET};
 use crate::live_helpers::{live_app, Socket, QUIET};
 
 /// Policy violation (RFC 6455 §7.4.1).
@@ -178,6 +180,41 @@ async fn logging_out_ends_that_sessions_sockets_only() {
     assert_eq!(
         elsewhere.next_event("message:new").await["message"]["id"],
         sent["id"]
+    );
+}
+
+/// A server that pings every 200 ms and gives up on a client silent for 700 ms.
+async fn quick_heartbeat_app() -> TestApp {
+    TestApp::spawn_with(|config| {
+        config.ws_heartbeat_ms = 200;
+        config.ws_idle_timeout_ms = 700;
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_client_that_answers_pings_stays_connected() {
+    let app = quick_heartbeat_app().await;
+    let ann = app.person("ann").await;
+    let mut socket = app.connect(&ann).await;
+    // Two idle timeouts long: only the pongs keep it open.
+    let pings = socket.count_pings(Duration::from_millis(1500)).await;
+    assert!(pings >= 4, "pings in 1.5 s at one per 200 ms: {pings}");
+    socket.sync().await;
+}
+
+#[tokio::test]
+async fn a_silent_client_is_closed_as_idle() {
+    let app = quick_heartbeat_app().await;
+    let ann = app.person("ann").await;
+    let socket = app.connect(&ann).await;
+    // Not reading means not answering pings: the server hears nothing.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let closed = socket.closed().await;
+    assert_eq!(closed.code(), Some(GOING_AWAY), "{closed:?}");
+    assert_eq!(
+        closed.close.as_ref().map(|c| c.reason.as_str()),
+        Some("idle")
     );
 }
 

@@ -189,6 +189,21 @@ impl Socket {
         }
     }
 
+    /// Reads for `window`, answering pings as every client library does, and returns how many
+    /// pings came. Text frames are dropped; the end of the socket fails the test.
+    pub async fn count_pings(&mut self, window: Duration) -> usize {
+        let deadline = Instant::now() + window;
+        let mut pings = 0;
+        while let Ok(message) = tokio::time::timeout_at(deadline, self.ws.next()).await {
+            match message {
+                Some(Ok(Message::Ping(_))) => pings += 1,
+                Some(Ok(Message::Text(_) | Message::Pong(_))) => {}
+                other => panic!("user {}: socket ended: {other:?}", self.user_id),
+            }
+        }
+        pings
+    }
+
     /// The next frame whose event is one of `names`, skipping others (presence, say).
     pub async fn next_of(&mut self, names: &[&str]) -> Value {
         let deadline = Instant::now() + WAIT;

@@ -14,7 +14,7 @@ use protocol::{
     ClientMsgId, ConversationId, Message, MessageBody, MessageId, SendMessage, ServerEvent, UserId,
 };
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Column, Connection, Row};
+use sqlx::{AnyConnection, Column, Row};
 use tokio::sync::{mpsc, oneshot};
 use tracing::instrument;
 
@@ -85,23 +85,34 @@ impl Chat {
             Ok(writer) => writer,
             Err(e) => return fail_all(batch, &e.into()),
         };
+        // The transaction opens in the first chunk's round trip and commits in the last one's:
+        // a lone send is one round trip, not three.
         let stored = async {
-            let mut tx = writer.begin().await?;
             let mut outcomes = Vec::with_capacity(batch.len());
             let mut rest = &batch[..];
+            let mut first = true;
             while !rest.is_empty() {
                 let size = CHUNKS.into_iter().find(|&n| n <= rest.len()).unwrap_or(1);
                 let (chunk, after) = rest.split_at(size);
-                outcomes.extend(store(&mut tx, chunk).await?);
+                let ends = Ends {
+                    begin: first,
+                    commit: after.is_empty(),
+                };
+                outcomes.extend(store(&mut writer, chunk, ends).await?);
                 rest = after;
+                first = false;
             }
-            tx.commit().await?;
             Ok::<_, Error>(outcomes)
         }
         .await;
         let outcomes = match stored {
             Ok(outcomes) => outcomes,
-            Err(e) => return fail_all(batch, &e),
+            Err(e) => {
+                // Whatever the failed round trip left open is undone; without an open
+                // transaction ROLLBACK fails harmlessly.
+                let _ = sqlx::query("ROLLBACK").execute(&mut *writer).await;
+                return fail_all(batch, &e);
+            }
         };
         // News in commit order, while the write connection is still held.
         for outcome in outcomes.iter().flatten() {
@@ -172,23 +183,45 @@ SELECT group_concat(user_id) AS audience FROM participants WHERE conversation_id
 /// instead of one per send.
 const CHUNKS: [usize; 3] = [16, 4, 1];
 
-/// [`SEND_SQL`] repeated `sends` times with plain `?` placeholders, and which of the five
-/// parameters each `?` of one copy takes. Plain `?` bind in order across all the statements;
-/// numbered ones would not: sqlx counts a statement's unused lower numbers as plain `?` too,
-/// and in a later copy runs out of values before it reaches the real ones.
-/// `None` for a count that is not one of [`CHUNKS`].
-fn chunk_sql(sends: usize) -> Option<(&'static str, &'static [usize])> {
-    static TEXTS: std::sync::OnceLock<(Vec<String>, Vec<usize>)> = std::sync::OnceLock::new();
+/// Whether a chunk's round trip also opens (`BEGIN`) or commits the batch's transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Ends {
+    begin: bool,
+    commit: bool,
+}
+
+impl Ends {
+    /// Which of the four texts of a chunk size this is.
+    fn index(self) -> usize {
+        usize::from(self.begin) * 2 + usize::from(self.commit)
+    }
+}
+
+/// [`SEND_SQL`] repeated `sends` times with plain `?` placeholders, wrapped in `BEGIN` and/or
+/// `COMMIT` as `ends` says, and which of the five parameters each `?` of one copy takes. Plain
+/// `?` bind in order across all the statements; numbered ones would not: sqlx counts a
+/// statement's unused lower numbers as plain `?` too, and in a later copy runs out of values
+/// before it reaches the real ones. `None` for a count that is not one of [`CHUNKS`].
+fn chunk_sql(sends: usize, ends: Ends) -> Option<(&'static str, &'static [usize])> {
+    static TEXTS: std::sync::OnceLock<(Vec<[String; 4]>, Vec<usize>)> = std::sync::OnceLock::new();
     let (texts, order) = TEXTS.get_or_init(|| {
         let (one, order) = plain(SEND_SQL);
         let texts = CHUNKS
             .iter()
-            .map(|&n| vec![one.as_str(); n].join("; "))
+            .map(|&n| {
+                let body = vec![one.as_str(); n].join("; ");
+                [
+                    body.clone(),
+                    format!("{body}; COMMIT"),
+                    format!("BEGIN; {body}"),
+                    format!("BEGIN; {body}; COMMIT"),
+                ]
+            })
             .collect();
         (texts, order)
     });
     let index = CHUNKS.iter().position(|&n| n == sends)?;
-    Some((texts.get(index)?.as_str(), order))
+    Some((texts.get(index)?.get(ends.index())?.as_str(), order))
 }
 
 /// `sql` with every `?N` made a plain `?`, and the N of each, in order.
@@ -210,13 +243,17 @@ fn plain(sql: &str) -> (String, Vec<usize>) {
     (out, order)
 }
 
-/// Stores a chunk of sends inside the batch's transaction, in one round trip. The outer error
-/// is a storage failure (the batch fails); an inner one is that send's own refusal, made
-/// before it wrote anything.
-async fn store(tx: &mut AnyConnection, jobs: &[SendJob]) -> Result<Vec<Result<Stored>>> {
+/// Stores a chunk of sends in the batch's transaction (opening or committing it as `ends`
+/// says), in one round trip. The outer error is a storage failure (the batch fails); an inner
+/// one is that send's own refusal, made before it wrote anything.
+async fn store(
+    writer: &mut AnyConnection,
+    jobs: &[SendJob],
+    ends: Ends,
+) -> Result<Vec<Result<Stored>>> {
     let now = now_ms();
-    let (sql, order) =
-        chunk_sql(jobs.len()).ok_or_else(|| Error::internal("no statement for this many sends"))?;
+    let (sql, order) = chunk_sql(jobs.len(), ends)
+        .ok_or_else(|| Error::internal("no statement for this many sends"))?;
     let mut query = sqlx::query(sql);
     for job in jobs {
         for &parameter in order {
@@ -229,7 +266,7 @@ async fn store(tx: &mut AnyConnection, jobs: &[SendJob]) -> Result<Vec<Result<St
             };
         }
     }
-    let rows = query.fetch_all(&mut *tx).await?;
+    let rows = query.fetch_all(&mut *writer).await?;
     // Each send's rows end with its one `audience` row.
     let mut outcomes = Vec::with_capacity(jobs.len());
     let mut start = 0;
@@ -318,8 +355,13 @@ mod tests {
             plain("a = ?1 AND b = ?12 OR c = ?1"),
             ("a = ? AND b = ? OR c = ?".to_owned(), vec![1, 12, 1])
         );
-        let (sql, order) = chunk_sql(4).unwrap();
-        assert!(chunk_sql(3).is_none());
+        let both = Ends {
+            begin: true,
+            commit: true,
+        };
+        let (sql, order) = chunk_sql(4, both).unwrap();
+        assert!(chunk_sql(3, both).is_none());
+        assert!(sql.starts_with("BEGIN; ") && sql.ends_with("; COMMIT"));
         assert_eq!(sql.matches('?').count(), 4 * order.len());
         assert!(order.iter().all(|p| (1..=5).contains(p)));
     }
