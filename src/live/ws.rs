@@ -3,6 +3,7 @@
 //! client are handled one at a time, so their answers keep their order.
 
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
@@ -10,8 +11,6 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgr
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use std::sync::Arc;
-
 use chat::live::{ConnId, Frame, Frames, Kick};
 use chat::{Chat, Viewer};
 use futures::stream::StreamExt;
@@ -181,7 +180,8 @@ async fn serve(
                     Message::Text(text) => {
                         // Boxed: the handler's database futures are large, and inline they would
                         // make every idle socket's task as big as its busiest moment.
-                        let handled = Box::pin(handle(&chat, &viewer, conn.id, limits.get_or_insert_with(|| Box::new(Limits::new())), &mut socket, text.as_str()));
+                        let limits = limits.get_or_insert_with(|| Box::new(Limits::new()));
+                        let handled = Box::pin(handle(&chat, &viewer, conn.id, limits, &mut socket, text.as_str()));
                         if let Err(ending) = handled.await {
                             break ending;
                         }
@@ -258,16 +258,12 @@ async fn forward(
     first: Arc<Frame>,
     queue: &Frames,
 ) -> Result<(), axum::Error> {
-    let mut next = Some(first);
-    let mut fed = 0;
-    while let Some(frame) = next.take() {
-        // Frames are serialised from `ServerEvent`s, so they are UTF-8: checked once here.
+    let queued = queue.try_iter().take(WRITE_BATCH - 1);
+    for frame in std::iter::once(first).chain(queued) {
+        // Frames are serialised from `ServerEvent`s, so this check (a scan of one short frame
+        // per delivery) never fails.
         if let Ok(text) = Utf8Bytes::try_from(frame.json.clone()) {
             socket.feed(Message::Text(text)).await?;
-        }
-        fed += 1;
-        if fed < WRITE_BATCH {
-            next = queue.try_recv().ok();
         }
     }
     socket.flush().await

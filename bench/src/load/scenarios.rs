@@ -507,8 +507,8 @@ pub struct IdleArgs {
 
 /// Memory per idle socket: the growth of the server's anonymous resident memory (what it
 /// allocated; the pages of a mapped database file are the OS's cache) over `sockets` connected,
-/// idle clients, divided by their number; the growth of all resident memory is reported too. Then every socket is proved live: one
-/// message per conversation must reach its other member.
+/// idle clients, divided by their number; the growth of all resident memory is reported too.
+/// Then every socket is proved live: one message per conversation must reach its other member.
 pub async fn idle(target: Target, args: &IdleArgs) -> Result<Outcome> {
     let mut server = Server::prepare(target)?;
     let pairs = (args.sockets / 2).max(1);

@@ -90,17 +90,15 @@ impl Chat {
         let stored = async {
             let mut outcomes = Vec::with_capacity(batch.len());
             let mut rest = &batch[..];
-            let mut first = true;
             while !rest.is_empty() {
                 let size = CHUNKS.into_iter().find(|&n| n <= rest.len()).unwrap_or(1);
                 let (chunk, after) = rest.split_at(size);
                 let ends = Ends {
-                    begin: first,
+                    begin: rest.len() == batch.len(),
                     commit: after.is_empty(),
                 };
                 outcomes.extend(store(&mut writer, chunk, ends).await?);
                 rest = after;
-                first = false;
             }
             Ok::<_, Error>(outcomes)
         }
