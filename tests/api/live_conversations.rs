@@ -234,3 +234,73 @@ async fn a_removed_participant_stops_hearing_the_conversation_on_an_open_socket(
     assert_eq!(error["code"], "not_found");
     assert_eq!(error["client_id"], "sneak");
 }
+
+/// The `version` a live event carries: `data.version`, or the conversation's for
+/// `conversation:updated`.
+fn version_of(frame: &Value) -> Option<i64> {
+    let data = &frame["data"];
+    data["version"]
+        .as_i64()
+        .or_else(|| data["conversation"]["version"].as_i64())
+}
+
+#[tokio::test]
+async fn conversation_news_and_message_news_arrive_in_commit_order() {
+    const ROUNDS: usize = 40;
+    let app = live_app().await;
+    let ann = app.person("ann").await;
+    let bob = app.person("bob").await;
+    let cat = app.person("cat").await;
+    let group = app.group(&ann, "Race", &[&bob]).await;
+    let path = format!("/api/conversations/{group}");
+    let start: Value = app.get(&bob, &path).await.json().await.unwrap();
+    let start = start["version"].as_i64().unwrap();
+    let mut bob1 = app.connect(&bob).await;
+
+    // Renames, membership changes and sends race each other; each is one change.
+    let renames = (0..ROUNDS).map(|i| {
+        app.call(
+            &ann,
+            Method::PUT,
+            &path,
+            Some(json!({"title": format!("Race {i}")})),
+        )
+    });
+    let members = format!("{path}/participants");
+    let cat_leaves = format!("{members}/{}", cat.id);
+    let membership = async {
+        for _ in 0..ROUNDS {
+            let res = app.post(&ann, &members, json!({"user_id": cat.id})).await;
+            assert_eq!(res.status(), StatusCode::CREATED);
+            let res = app.call(&ann, Method::DELETE, &cat_leaves, None).await;
+            assert_eq!(res.status(), StatusCode::NO_CONTENT);
+        }
+    };
+    let sends = (0..ROUNDS).map(|i| {
+        app.post(
+            &ann,
+            &format!("{path}/messages"),
+            json!({"body": format!("message {i}")}),
+        )
+    });
+    let (renamed, (), sent) = tokio::join!(
+        futures::future::join_all(renames),
+        membership,
+        futures::future::join_all(sends)
+    );
+    assert!(renamed.iter().all(|r| r.status() == StatusCode::OK));
+    assert!(sent.iter().all(|r| r.status() == StatusCode::CREATED));
+    let end = start + i64::try_from(ROUNDS * 4).unwrap();
+
+    // A client applying events by version (docs/protocol.md) gets every change once, none
+    // skipped: each event's version is the one after the last.
+    let mut held = start;
+    while held < end {
+        let frame = bob1.next().await;
+        let Some(version) = version_of(&frame) else {
+            continue;
+        };
+        assert_eq!(version, held + 1, "out of order: {frame}");
+        held = version;
+    }
+}

@@ -8,7 +8,7 @@ use protocol::{
     Conversation, ConversationId, ConversationKind, CreateConversation, FieldError, GroupTitle,
     NewConversation, PostId, Role, UserId,
 };
-use sqlx::{AnyConnection, Row};
+use sqlx::{AnyConnection, Connection, Row};
 use tracing::instrument;
 
 use crate::changes::{self, Change, ChangeKind};
@@ -26,16 +26,26 @@ impl Chat {
         me: UserId,
         request: CreateConversation,
     ) -> Result<(Conversation, bool)> {
-        let (id, created) = match request.parse()? {
-            NewConversation::Direct { user_id } => self.open_direct(me, user_id).await?,
-            NewConversation::Group { title, user_ids } => {
-                (self.create_group(me, &title, user_ids).await?, true)
+        let request = request.parse()?;
+        // The write connection is held until the news is queued, so the hub hears of changes
+        // in the order they were committed.
+        let mut writer = self.db().write.acquire().await?;
+        let (id, created) = match request {
+            NewConversation::Direct { user_id } => {
+                self.open_direct(&mut writer, me, user_id).await?
             }
-            NewConversation::PostLinked { post_id } => self.open_post_linked(me, post_id).await?,
+            NewConversation::Group { title, user_ids } => (
+                self.create_group(&mut writer, me, &title, user_ids).await?,
+                true,
+            ),
+            NewConversation::PostLinked { post_id } => {
+                self.open_post_linked(&mut writer, me, post_id).await?
+            }
         };
         if created {
             self.publish_conversation(id, None).await;
         }
+        drop(writer);
         Ok((self.conversation(me, id).await?, created))
     }
 
@@ -70,7 +80,10 @@ impl Chat {
         title: &str,
     ) -> Result<Conversation> {
         let title = GroupTitle::parse(title)?;
-        let mut tx = self.db().write.begin().await?;
+        // The write connection is held until the news is queued, so the hub hears of changes
+        // in the order they were committed.
+        let mut writer = self.db().write.acquire().await?;
+        let mut tx = writer.begin().await?;
         let member = membership(&mut *tx, id, me).await?;
         if member.kind != ConversationKind::Group {
             return Err(FieldError::new("title", "only group conversations have a title").into());
@@ -89,10 +102,16 @@ impl Chat {
         changes::record(&mut tx, id.0, Change::new(ChangeKind::Renamed).user(me.0)).await?;
         tx.commit().await?;
         self.publish_conversation(id, None).await;
+        drop(writer);
         self.conversation(me, id).await
     }
 
-    async fn open_direct(&self, me: UserId, other: UserId) -> Result<(ConversationId, bool)> {
+    async fn open_direct(
+        &self,
+        conn: &mut AnyConnection,
+        me: UserId,
+        other: UserId,
+    ) -> Result<(ConversationId, bool)> {
         if other == me {
             return Err(FieldError::new(
                 "user_id",
@@ -103,7 +122,7 @@ impl Chat {
         self.user(other).await?;
         let key = format!("{}:{}", me.0.min(other.0), me.0.max(other.0));
         let existing = "SELECT id FROM conversations WHERE direct_key = ?";
-        let mut tx = self.db().write.begin().await?;
+        let mut tx = conn.begin().await?;
         if let Some(row) = sqlx::query(existing)
             .bind(&key)
             .fetch_optional(&mut *tx)
@@ -127,7 +146,7 @@ impl Chat {
                 drop(tx);
                 let row = sqlx::query(existing)
                     .bind(&key)
-                    .fetch_one(&self.db().write)
+                    .fetch_one(&mut *conn)
                     .await?;
                 return Ok((ConversationId(row.try_get("id")?), false));
             }
@@ -142,6 +161,7 @@ impl Chat {
 
     async fn create_group(
         &self,
+        conn: &mut AnyConnection,
         me: UserId,
         title: &GroupTitle,
         user_ids: Vec<UserId>,
@@ -155,7 +175,7 @@ impl Chat {
                 FieldError::new("user_ids", format!("a group has at most {max} members")).into(),
             );
         }
-        let mut tx = self.db().write.begin().await?;
+        let mut tx = conn.begin().await?;
         for chunk in others.chunks(500) {
             let mut q = sqlx::QueryBuilder::new("SELECT count(*) AS n FROM users WHERE id IN (");
             let mut list = q.separated(", ");
@@ -189,6 +209,7 @@ impl Chat {
 
     async fn open_post_linked(
         &self,
+        conn: &mut AnyConnection,
         me: UserId,
         post_id: PostId,
     ) -> Result<(ConversationId, bool)> {
@@ -201,7 +222,7 @@ impl Chat {
             .into());
         }
         let existing = "SELECT id FROM conversations WHERE post_id = ? AND asker_id = ?";
-        let mut tx = self.db().write.begin().await?;
+        let mut tx = conn.begin().await?;
         let found = sqlx::query(existing)
             .bind(post_id.0)
             .bind(me.0)
@@ -226,7 +247,7 @@ impl Chat {
                 let row = sqlx::query(existing)
                     .bind(post_id.0)
                     .bind(me.0)
-                    .fetch_one(&self.db().write)
+                    .fetch_one(&mut *conn)
                     .await?;
                 return Ok((ConversationId(row.try_get("id")?), false));
             }

@@ -2,7 +2,7 @@
 //! may leave. Direct and post-linked conversations keep the two people they were made for.
 
 use protocol::{Conversation, ConversationId, ConversationKind, FieldError, Role, UserId};
-use sqlx::Row;
+use sqlx::{Connection, Row};
 use tracing::instrument;
 
 use super::{add_member, membership};
@@ -35,7 +35,10 @@ impl Chat {
         if role == Role::Owner {
             return Err(FieldError::new("role", "must be \"admin\" or \"member\"").into());
         }
-        let mut tx = self.db().write.begin().await?;
+        // The write connection is held until the news is queued, so the hub hears of changes
+        // in the order they were committed.
+        let mut writer = self.db().write.acquire().await?;
+        let mut tx = writer.begin().await?;
         let mine = membership(&mut *tx, id, me).await?;
         groups_only(mine.kind)?;
         if !mine.role.manages() {
@@ -84,6 +87,7 @@ impl Chat {
         .await?;
         tx.commit().await?;
         self.publish_conversation(id, None).await;
+        drop(writer);
         self.conversation(me, id).await
     }
 
@@ -99,7 +103,10 @@ impl Chat {
         if role == Role::Owner {
             return Err(FieldError::new("role", "must be \"admin\" or \"member\"").into());
         }
-        let mut tx = self.db().write.begin().await?;
+        // The write connection is held until the news is queued, so the hub hears of changes
+        // in the order they were committed.
+        let mut writer = self.db().write.acquire().await?;
+        let mut tx = writer.begin().await?;
         let mine = membership(&mut *tx, id, me).await?;
         groups_only(mine.kind)?;
         if mine.role != Role::Owner {
@@ -125,6 +132,7 @@ impl Chat {
         .await?;
         tx.commit().await?;
         self.publish_conversation(id, None).await;
+        drop(writer);
         self.conversation(me, id).await
     }
 
@@ -137,7 +145,10 @@ impl Chat {
         id: ConversationId,
         user: UserId,
     ) -> Result<()> {
-        let mut tx = self.db().write.begin().await?;
+        // The write connection is held until the news is queued, so the hub hears of changes
+        // in the order they were committed.
+        let mut writer = self.db().write.acquire().await?;
+        let mut tx = writer.begin().await?;
         let mine = membership(&mut *tx, id, me).await?;
         groups_only(mine.kind)?;
         let theirs = membership(&mut *tx, id, user)
@@ -164,6 +175,7 @@ impl Chat {
         .await?;
         tx.commit().await?;
         self.publish_conversation(id, Some(user)).await;
+        drop(writer);
         Ok(())
     }
 }
