@@ -2,6 +2,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
+use axum::serve::ListenerExt;
 use axum::Router;
 use leptos::config::{Env, LeptosOptions};
 use tokio::net::TcpListener;
@@ -101,7 +102,7 @@ impl Application {
             token.cancel();
         };
         axum::serve(
-            self.listener,
+            self.listener.tap_io(no_delay),
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
@@ -145,6 +146,15 @@ async fn shutdown_signal() {
 /// handshakes and each client waits a second to retry. The kernel caps it at `somaxconn`.
 const LISTEN_BACKLOG: u32 = 4096;
 
+/// Small frames leave at once. With Nagle's algorithm on, a frame written while the one before is
+/// still unacknowledged waits for the peer's delayed ACK (up to 40 ms on Linux): a burst of live
+/// events to one socket, such as a busy group's messages, would come out in stalls.
+fn no_delay(tcp: &mut tokio::net::TcpStream) {
+    if let Err(e) = tcp.set_nodelay(true) {
+        tracing::debug!(error = %e, "cannot set TCP_NODELAY on a connection");
+    }
+}
+
 fn listen(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
     let socket = if addr.is_ipv4() {
         tokio::net::TcpSocket::new_v4()?
@@ -154,4 +164,21 @@ fn listen(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
     socket.set_reuseaddr(true)?;
     socket.bind(addr)?;
     socket.listen(LISTEN_BACKLOG)
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::serve::{Listener, ListenerExt};
+
+    #[tokio::test]
+    async fn accepted_connections_send_small_frames_without_delay() {
+        let mut listener = super::listen("127.0.0.1:0".parse().unwrap())
+            .unwrap()
+            .tap_io(super::no_delay);
+        let addr = listener.local_addr().unwrap();
+        let client = tokio::net::TcpStream::connect(addr);
+        let (accepted, client) = tokio::join!(listener.accept(), client);
+        client.unwrap();
+        assert!(accepted.0.nodelay().unwrap());
+    }
 }

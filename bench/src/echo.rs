@@ -4,6 +4,7 @@
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use axum::Router;
 use futures::{SinkExt, StreamExt};
 
@@ -21,7 +22,12 @@ pub async fn run(args: Args) -> anyhow::Result<String> {
             "/ws",
             get(|ws: WebSocketUpgrade| async { ws.on_upgrade(echo) }),
         );
-    let listener = tokio::net::TcpListener::bind(&args.addr).await?;
+    // TCP_NODELAY as Confab and Node's HTTP server set it: the reference pays no Nagle delays.
+    let listener = tokio::net::TcpListener::bind(&args.addr)
+        .await?
+        .tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
     axum::serve(listener, app).await?;
     Ok(String::new())
 }

@@ -62,6 +62,14 @@ fn config() -> WebSocketConfig {
         .write_buffer_size(0)
 }
 
+/// Connects with Nagle's algorithm off, as browsers do: a frame is never held back waiting for
+/// the server's delayed ACK.
+async fn dial(request: impl IntoClientRequest + Unpin) -> Result<Socket> {
+    let (socket, _) =
+        tokio_tungstenite::connect_async_with_config(request, Some(config()), true).await?;
+    Ok(socket)
+}
+
 async fn next_text(socket: &mut Socket) -> Result<String> {
     loop {
         let frame = tokio::time::timeout(Duration::from_secs(30), socket.next())
@@ -90,9 +98,7 @@ impl Client {
                 request
                     .headers_mut()
                     .insert("authorization", format!("Bearer {token}").parse()?);
-                let (mut socket, _) =
-                    tokio_tungstenite::connect_async_with_config(request, Some(config()), false)
-                        .await?;
+                let mut socket = dial(request).await?;
                 let first = next_text(&mut socket).await?;
                 if !first.contains("connection:established") {
                     bail!("first frame was not connection:established: {first}");
@@ -101,9 +107,7 @@ impl Client {
             }
             Target::Socketio => {
                 let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
-                let (mut socket, _) =
-                    tokio_tungstenite::connect_async_with_config(url, Some(config()), false)
-                        .await?;
+                let mut socket = dial(url).await?;
                 let open = next_text(&mut socket).await?;
                 if !open.starts_with('0') {
                     bail!("expected an Engine.IO open packet, got {open}");
@@ -139,9 +143,7 @@ impl Client {
             }
             Target::Echo => {
                 let url = format!("ws://{addr}/ws");
-                tokio_tungstenite::connect_async_with_config(url, Some(config()), false)
-                    .await?
-                    .0
+                dial(url).await?
             }
         };
         let (mut sink, mut stream) = socket.split();
