@@ -601,3 +601,57 @@ async fn ids_that_are_not_numbers_are_not_found() {
         .await;
     assert_error(res, StatusCode::NOT_FOUND, "not_found").await;
 }
+
+#[tokio::test]
+async fn participants_carry_their_names_in_the_list_and_in_one_conversation() {
+    let app = TestApp::spawn().await;
+    let ann = app.person("ann").await;
+    let mut people = Vec::new();
+    for i in 0..12 {
+        people.push(app.person(&format!("member{i}")).await);
+    }
+    let members: Vec<_> = people.iter().collect();
+    let big = app.group(&ann, "Everyone", &members).await;
+    let small = app.group(&ann, "Few", &members[..2]).await;
+    let direct = app.direct(&people[5], &ann).await;
+    let name_of = |id: i64| {
+        if id == ann.id {
+            "ann".to_owned()
+        } else {
+            let i = people
+                .iter()
+                .position(|p| p.id == id)
+                .expect("a known person");
+            format!("member{i}")
+        }
+    };
+    let check = |conversation: &Value, want: usize| {
+        let participants = conversation["participants"].as_array().unwrap();
+        assert_eq!(participants.len(), want, "{conversation}");
+        for p in participants {
+            let username = name_of(p["user"]["id"].as_i64().unwrap());
+            assert_eq!(p["user"]["username"], username.as_str());
+            assert_eq!(p["user"]["display_name"], format!("{username} Display"));
+        }
+    };
+    let list: Value = app
+        .get(&ann, "/api/conversations")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let list = list["conversations"].as_array().unwrap();
+    assert_eq!(list.len(), 3);
+    for conversation in list {
+        let id = conversation["id"].as_i64().unwrap();
+        let want = [(big, 13), (small, 3), (direct, 2)];
+        check(conversation, want.iter().find(|(c, _)| *c == id).unwrap().1);
+    }
+    let one: Value = app
+        .get(&people[11], &format!("/api/conversations/{big}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    check(&one, 13);
+}

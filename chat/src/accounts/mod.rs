@@ -1,5 +1,6 @@
 //! Accounts: sign-up, sign-in, sessions and user search.
 
+mod names;
 mod passwords;
 mod throttle;
 mod tokens;
@@ -15,6 +16,8 @@ use tracing::instrument;
 
 use crate::storage::{is_unique_violation, now_ms};
 use crate::{Chat, Error, Result};
+pub(crate) use names::Name;
+use names::Names;
 use passwords::Passwords;
 use throttle::FailureThrottle;
 pub use tokens::Session;
@@ -35,6 +38,7 @@ pub struct Accounts {
     passwords: Passwords,
     by_account: FailureThrottle<String>,
     by_address: FailureThrottle<IpAddr>,
+    names: Names,
 }
 
 impl Accounts {
@@ -46,11 +50,16 @@ impl Accounts {
             // address, and a success clears the account's count.
             by_account: FailureThrottle::new(10, Duration::from_secs(5 * 60), 100_000),
             by_address: FailureThrottle::new(50, Duration::from_secs(5 * 60), 100_000),
+            names: Names::new(),
         }
     }
 
     pub fn token_ttl(&self) -> Duration {
         self.tokens.ttl()
+    }
+
+    pub(crate) fn names(&self) -> &Names {
+        &self.names
     }
 }
 
