@@ -33,10 +33,15 @@ impl Db {
             let pragmas = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
                            PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
                            PRAGMA mmap_size = 1073741824; PRAGMA wal_autocheckpoint = 0;";
+            // A file the process opened itself cannot hang up: no ping round trip to SQLite's
+            // thread before each use, and connections (with their page caches) are kept.
             let pool = |max: u32| {
                 AnyPoolOptions::new()
                     .max_connections(max)
                     .acquire_timeout(Duration::from_secs(10))
+                    .test_before_acquire(false)
+                    .idle_timeout(None)
+                    .max_lifetime(None)
                     .after_connect(move |conn, _| {
                         Box::pin(async move {
                             conn.execute(pragmas).await?;
