@@ -76,13 +76,7 @@ async fn concurrent_duplicate_creation_gives_one_conversation() {
     assert_eq!(created, 1);
     ids.dedup();
     assert_eq!(ids.len(), 1);
-    let list: Value = app
-        .get(&ann, "/api/conversations")
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(list["conversations"].as_array().unwrap().len(), 1);
+    assert_eq!(app.conversations_of(&ann).await.len(), 1);
 }
 
 #[tokio::test]
@@ -402,21 +396,8 @@ async fn the_list_is_ordered_by_activity_and_carries_last_message_and_unread() {
     assert_eq!(list["next_cursor"], Value::Null);
 
     // The sender's own messages are never unread for him; cat's message in the group is.
-    let bobs: Value = app
-        .get(&bob, "/api/conversations")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let unread_of = |id: i64| {
-        bobs["conversations"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["id"] == id)
-            .unwrap()["unread_count"]
-            .clone()
-    };
+    let bobs = app.conversations_of(&bob).await;
+    let unread_of = |id: i64| bobs.iter().find(|c| c["id"] == id).unwrap()["unread_count"].clone();
     assert_eq!(unread_of(with_bob), 0);
     assert_eq!(unread_of(group), 1);
 
@@ -634,15 +615,9 @@ async fn participants_carry_their_names_in_the_list_and_in_one_conversation() {
             assert_eq!(p["user"]["display_name"], format!("{username} Display"));
         }
     };
-    let list: Value = app
-        .get(&ann, "/api/conversations")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let list = list["conversations"].as_array().unwrap();
+    let list = app.conversations_of(&ann).await;
     assert_eq!(list.len(), 3);
-    for conversation in list {
+    for conversation in &list {
         let id = conversation["id"].as_i64().unwrap();
         let want = [(big, 13), (small, 3), (direct, 2)];
         check(conversation, want.iter().find(|(c, _)| *c == id).unwrap().1);

@@ -209,6 +209,17 @@ impl TestApp {
             .expect("id")
     }
 
+    /// The first page of `who`'s conversation list.
+    pub async fn conversations_of(&self, who: &Person) -> Vec<Value> {
+        let res = self.get(who, "/api/conversations").await;
+        assert_eq!(res.status(), StatusCode::OK, "list");
+        let mut body: Value = res.json().await.expect("json");
+        match body["conversations"].take() {
+            Value::Array(list) => list,
+            other => panic!("no conversation list: {other}"),
+        }
+    }
+
     /// Sends a message and returns it.
     pub async fn send(&self, who: &Person, conversation: i64, body: &str) -> Value {
         let res = self

@@ -360,13 +360,7 @@ async fn delete_keeps_id_and_seq_and_empties_the_body() {
         .await;
     assert_error(res, StatusCode::FORBIDDEN, "forbidden").await;
     // Deleted messages are not unread.
-    let list: Value = app
-        .get(&cat, "/api/conversations")
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(list["conversations"][0]["unread_count"], 0);
+    assert_eq!(app.conversations_of(&cat).await[0]["unread_count"], 0);
 }
 
 #[tokio::test]

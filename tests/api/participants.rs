@@ -186,13 +186,7 @@ async fn removal_rules_and_a_removed_member_loses_access() {
         "not_found",
     )
     .await;
-    let list: Value = app
-        .get(&other, "/api/conversations")
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert!(list["conversations"].as_array().unwrap().is_empty());
+    assert!(app.conversations_of(&other).await.is_empty());
     // Nobody adds themselves back.
     assert_error(
         app.post(&mem, &parts, json!({"user_id": mem.id})).await,
