@@ -398,6 +398,15 @@ mod tests {
         let over_read = "SELECT count(*) FROM participants p JOIN conversations c \
              ON c.id = p.conversation_id WHERE p.last_read_seq > c.last_seq";
         assert_eq!(count(pool, over_read).await, 0);
+        // Memberships copy their conversation's activity unless it is wide (more than 20
+        // members: migration 0004), and then none does.
+        let wrong_activity = "SELECT count(*) FROM participants p JOIN conversations c \
+             ON c.id = p.conversation_id WHERE p.activity_at <> \
+             CASE WHEN c.wide = 1 THEN 0 ELSE c.updated_at END \
+             OR c.wide <> ((SELECT count(*) FROM participants q \
+                            WHERE q.conversation_id = c.id) > 20)";
+        assert_eq!(count(pool, wrong_activity).await, 0);
+        assert!(count(pool, "SELECT count(*) FROM conversations WHERE wide = 1").await > 0);
         let odd_directs = "SELECT count(*) FROM conversations c WHERE c.kind = 'direct' AND \
              (SELECT count(*) FROM participants p WHERE p.conversation_id = c.id) <> 2";
         assert_eq!(count(pool, odd_directs).await, 0);

@@ -1,7 +1,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_error, TestApp};
+use crate::helpers::{assert_error, Person, TestApp};
 
 #[tokio::test]
 async fn a_direct_conversation_is_created_once_from_either_side() {
@@ -629,4 +629,107 @@ async fn participants_carry_their_names_in_the_list_and_in_one_conversation() {
         .await
         .unwrap();
     check(&one, 13);
+}
+
+/// Conversations of more than 20 members are listed by their own activity rather than by a
+/// copy in each membership (migration 0004): the list merges both kinds in one order, pages
+/// through them with one cursor, and a group that grows past 20 keeps its place.
+#[tokio::test]
+async fn wide_and_small_conversations_share_one_list_order() {
+    let app = TestApp::spawn().await;
+    let ann = app.person("ann").await;
+    let mut people = Vec::new();
+    for i in 0..24 {
+        people.push(app.person(&format!("member{i}")).await);
+    }
+    let everyone: Vec<&Person> = people.iter().collect();
+    // A pause between activities keeps their times (milliseconds) apart, so the order is
+    // decided by activity alone.
+    let pause = || tokio::time::sleep(std::time::Duration::from_millis(3));
+    let direct = app.direct(&ann, &people[0]).await;
+    pause().await;
+    let twenty = app.group(&ann, "Twenty", &everyone[..19]).await;
+    pause().await;
+    let wide = app.group(&ann, "Wide", &everyone).await;
+    pause().await;
+    let small = app.group(&ann, "Small", &everyone[..3]).await;
+    let ids = |list: &[Value]| {
+        list.iter()
+            .map(|c| c["id"].as_i64().unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids(&app.conversations_of(&ann).await),
+        [small, wide, twenty, direct]
+    );
+
+    // Activity in each kind moves it to the top, for every member.
+    let mut expected = vec![small, wide, twenty, direct];
+    for id in [wide, direct, twenty, wide, small] {
+        pause().await;
+        let sender = if id == direct { &people[0] } else { &people[1] };
+        app.send(sender, id, "news").await;
+        expected.retain(|&e| e != id);
+        expected.insert(0, id);
+        assert_eq!(ids(&app.conversations_of(&ann).await), expected);
+    }
+    let theirs: Vec<i64> = ids(&app.conversations_of(&people[1]).await);
+    assert_eq!(theirs, [small, wide, twenty]);
+
+    // The twenty-first member makes "Twenty" wide; it moves up as any activity does.
+    pause().await;
+    let res = app
+        .post(
+            &ann,
+            &format!("/api/conversations/{twenty}/participants"),
+            json!({"user_id": people[23].id}),
+        )
+        .await;
+    assert!(res.status().is_success(), "add: {}", res.status());
+    expected = vec![twenty, small, wide, direct];
+    assert_eq!(ids(&app.conversations_of(&ann).await), expected);
+    pause().await;
+    app.send(&people[2], wide, "still here").await;
+    expected = vec![wide, twenty, small, direct];
+    assert_eq!(ids(&app.conversations_of(&ann).await), expected);
+
+    // One at a time, the cursor walks both kinds in the same order; filters apply to both.
+    let mut seen = Vec::new();
+    let mut path = "/api/conversations?limit=1".to_owned();
+    loop {
+        let page: Value = app.get(&ann, &path).await.json().await.unwrap();
+        seen.extend(ids(page["conversations"].as_array().unwrap()));
+        match page["next_cursor"].as_str() {
+            Some(c) => path = format!("/api/conversations?limit=1&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, expected);
+    let groups: Value = app
+        .get(&ann, "/api/conversations?kind=group&q=t")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ids(groups["conversations"].as_array().unwrap()), [twenty]);
+    for read in [twenty, direct] {
+        let res = app
+            .post(
+                &ann,
+                &format!("/api/conversations/{read}/read"),
+                json!({"seq": 9}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    }
+    let unread: Value = app
+        .get(&ann, "/api/conversations?unread=true")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(unread["conversations"].as_array().unwrap()),
+        [wide, small]
+    );
 }

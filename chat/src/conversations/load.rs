@@ -53,6 +53,96 @@ fn like_pattern(q: &str) -> String {
     pattern
 }
 
+/// Which of a person's memberships a walk of the list covers.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Walk {
+    /// Memberships keeping a copy of their conversation's activity (`activity_at` > 0).
+    Kept,
+    /// Memberships of wide conversations, which keep none (`activity_at` = 0).
+    Wide,
+}
+
+/// Rows a page asks for: one past its length, to know whether another page follows.
+fn page_rows(limit: usize) -> i64 {
+    i64::try_from(limit + 1).unwrap_or(i64::MAX)
+}
+
+/// One walk of the list's page: `me`'s memberships of one [`Walk`] that pass the filters, after
+/// `cursor`, in list order, at most a page and one of them, as rows (`id`, `last_read_seq`,
+/// `activity_at`).
+fn push_walk(
+    q: &mut QueryBuilder<'_, sqlx::Any>,
+    me: UserId,
+    query: &ListQuery,
+    cursor: Option<(i64, i64)>,
+    limit: usize,
+    walk: Walk,
+) {
+    let (activity, id) = match walk {
+        Walk::Kept => ("p.activity_at", "p.conversation_id"),
+        Walk::Wide => ("c.updated_at", "p.conversation_id"),
+    };
+    let text = query.q.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    q.push(format_args!(
+        "SELECT p.conversation_id AS id, p.last_read_seq AS last_read_seq, \
+         {activity} AS activity_at FROM participants p"
+    ));
+    // The kept walk reads the index alone unless a filter needs the conversation: joined
+    // anyway, each row of the page cost a lookup more.
+    if walk == Walk::Wide || query.kind.is_some() || query.unread || text.is_some() {
+        q.push(" JOIN conversations c ON c.id = p.conversation_id");
+    }
+    if text.is_some() {
+        q.push(" LEFT JOIN posts po ON po.id = c.post_id");
+    }
+    q.push(" WHERE p.user_id = ");
+    q.push_bind(me.0);
+    q.push(match walk {
+        Walk::Kept => " AND p.activity_at > 0",
+        Walk::Wide => " AND p.activity_at = 0",
+    });
+    if let Some(only) = query.only {
+        q.push(" AND p.conversation_id = ").push_bind(only.0);
+    }
+    if let Some(kind) = query.kind {
+        q.push(" AND c.kind = ").push_bind(kind.as_str());
+    }
+    if query.unread {
+        q.push(
+            // `last_seq` past the read position is cheap to check and needed for any unread.
+            " AND c.last_seq > p.last_read_seq \
+             AND EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id \
+             AND m.seq > p.last_read_seq AND m.deleted = 0 AND m.sender_id <> ",
+        )
+        .push_bind(me.0)
+        .push(")");
+    }
+    if let Some(text) = text {
+        let pattern = like_pattern(text);
+        q.push(" AND (c.title_key LIKE ").push_bind(pattern.clone());
+        q.push(" ESCAPE '\\' OR po.title_key LIKE ")
+            .push_bind(pattern.clone());
+        q.push(
+            " ESCAPE '\\' OR EXISTS (SELECT 1 FROM participants p2 JOIN users u \
+             ON u.id = p2.user_id WHERE p2.conversation_id = c.id AND \
+             (u.display_name_key LIKE ",
+        )
+        .push_bind(pattern.clone());
+        q.push(" ESCAPE '\\' OR u.username_key LIKE ")
+            .push_bind(pattern);
+        q.push(" ESCAPE '\\')))");
+    }
+    if let Some((at, after)) = cursor {
+        q.push(format_args!(" AND ({activity} < ")).push_bind(at);
+        q.push(format_args!(" OR ({activity} = ")).push_bind(at);
+        q.push(format_args!(" AND {id} < "))
+            .push_bind(after)
+            .push("))");
+    }
+    q.push(format_args!(" ORDER BY {activity} DESC, {id} DESC LIMIT "))
+        .push_bind(page_rows(limit));
+}
+
 impl Chat {
     pub(crate) async fn load_conversations(
         &self,
@@ -63,53 +153,17 @@ impl Chat {
             0 => ListQuery::DEFAULT_LIMIT,
             n => n.min(ListQuery::MAX_LIMIT),
         };
-        let mut q = QueryBuilder::new(
-            // The page walks `participants_by_activity` in list order and stops at its length.
-            "WITH page AS (SELECT c.id AS id, p.last_read_seq AS last_read_seq, \
-             p.activity_at AS activity_at \
-             FROM participants p JOIN conversations c ON c.id = p.conversation_id \
-             LEFT JOIN posts po ON po.id = c.post_id WHERE p.user_id = ",
-        );
-        q.push_bind(me.0);
-        if let Some(id) = query.only {
-            q.push(" AND p.conversation_id = ").push_bind(id.0);
-        }
-        if let Some(kind) = query.kind {
-            q.push(" AND c.kind = ").push_bind(kind.as_str());
-        }
-        if query.unread {
-            q.push(
-                // `last_seq` past the read position is cheap to check and needed for any unread.
-                " AND c.last_seq > p.last_read_seq \
-                 AND EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id \
-                 AND m.seq > p.last_read_seq AND m.deleted = 0 AND m.sender_id <> ",
-            )
-            .push_bind(me.0)
-            .push(")");
-        }
-        if let Some(text) = query.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-            let pattern = like_pattern(text);
-            q.push(" AND (c.title_key LIKE ").push_bind(pattern.clone());
-            q.push(" ESCAPE '\\' OR po.title_key LIKE ")
-                .push_bind(pattern.clone());
-            q.push(
-                " ESCAPE '\\' OR EXISTS (SELECT 1 FROM participants p2 JOIN users u \
-                 ON u.id = p2.user_id WHERE p2.conversation_id = c.id AND \
-                 (u.display_name_key LIKE ",
-            )
-            .push_bind(pattern.clone());
-            q.push(" ESCAPE '\\' OR u.username_key LIKE ")
-                .push_bind(pattern);
-            q.push(" ESCAPE '\\')))");
-        }
-        if let Some(cursor) = query.cursor.as_deref() {
-            let (at, id) = parse_cursor(cursor)?;
-            q.push(" AND (p.activity_at < ").push_bind(at);
-            q.push(" OR (p.activity_at = ").push_bind(at);
-            q.push(" AND p.conversation_id < ").push_bind(id).push("))");
-        }
-        q.push(" ORDER BY p.activity_at DESC, p.conversation_id DESC LIMIT ")
-            .push_bind(i64::try_from(limit + 1).unwrap_or(i64::MAX));
+        let cursor = query.cursor.as_deref().map(parse_cursor).transpose()?;
+        let mut q = QueryBuilder::new("WITH page AS (SELECT * FROM (");
+        // Two walks, merged: memberships that keep their conversation's activity walk
+        // `participants_by_activity` in list order and stop at the page's length; those of
+        // wide conversations (migration 0004) are few per person and sorted by the
+        // conversation's own `updated_at`.
+        push_walk(&mut q, me, query, cursor, limit, Walk::Kept);
+        q.push(") UNION ALL SELECT * FROM (");
+        push_walk(&mut q, me, query, cursor, limit, Walk::Wide);
+        q.push(") ORDER BY activity_at DESC, id DESC LIMIT ")
+            .push_bind(page_rows(limit));
         // The whole page comes back as one JSON document (one row): fetched as rows, each
         // conversation cost a hop from SQLite's worker thread and an `AnyRow` of its own.
         // Participants are built as JSONB, which the outer `json_array` embeds without
