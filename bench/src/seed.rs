@@ -437,5 +437,38 @@ mod tests {
             .unwrap();
         assert!(sent.created);
         assert_eq!(sent.message.seq, page[0].last_seq + 1);
+
+        // Each message keeps the version of its change record (migration 0005); a resend is
+        // answered with it, and so is one of a message stored before the column existed.
+        let mismatched = "SELECT count(*) FROM messages m JOIN changes ch \
+             ON ch.conversation_id = m.conversation_id AND ch.message_id = m.id \
+             AND ch.kind = 'message_new' WHERE m.version IS NOT ch.version";
+        assert_eq!(count(pool, mismatched).await, 0);
+        let resend = || {
+            chat.send_message(
+                focus,
+                id,
+                protocol::SendMessage {
+                    body: "after the seed".into(),
+                    client_id: Some("t-1".into()),
+                },
+            )
+        };
+        let again = resend().await.unwrap();
+        assert!(!again.created);
+        assert_eq!(
+            (again.message.id, again.version),
+            (sent.message.id, sent.version)
+        );
+        sqlx::query("UPDATE messages SET version = NULL WHERE id = ?")
+            .bind(sent.message.id.0)
+            .execute(&chat.db().write)
+            .await
+            .unwrap();
+        let older = resend().await.unwrap();
+        assert_eq!(
+            (older.message.id, older.version),
+            (sent.message.id, sent.version)
+        );
     }
 }

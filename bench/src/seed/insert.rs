@@ -193,8 +193,9 @@ impl Plan {
         });
         rows += bulk(
             pool,
-            "INSERT INTO messages (id, conversation_id, seq, sender_id, client_id, body, created_at)",
-            7,
+            "INSERT INTO messages (id, conversation_id, seq, sender_id, client_id, body, created_at, \
+             version)",
+            8,
             messages,
             |q, (id, m, sender, body)| {
                 q.bind(id)
@@ -205,6 +206,8 @@ impl Plan {
                     .bind(format!("seed-{id}"))
                     .bind(body)
                     .bind(m.at)
+                    // After the "created" change, as in the change record below.
+                    .bind(i64::from(m.seq) + 1)
             },
         )
         .await?;

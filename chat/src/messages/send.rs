@@ -145,8 +145,9 @@ fn fail_all(batch: &mut Vec<SendJob>, error: &Error) {
 /// in its own thread, binding `?1`…`?5` in each. Issued one by one, the eight statements of a
 /// send spent most of their time handing over between threads, not in SQLite (BENCHMARKS.md).
 ///
-/// 1. the sender's earlier message with this `client_id`, if any, and whether the sender is a
-///    member here (a retry gets the first message back);
+/// 1. the sender's earlier message with this `client_id`, if any, its version (kept on the
+///    message since migration 0005) and whether the sender is a member here (a retry gets the
+///    first message back);
 /// 2. otherwise the numbering: `last_seq` and `version` bumped, only for a member (no row back:
 ///    404); the triggers move every member's `activity_at`;
 /// 3. the message, 4. its change record and 5. the sender's read position, each only when the
@@ -158,16 +159,18 @@ fn fail_all(batch: &mut Vec<SendJob>, error: &Error) {
 const SEND_SQL: &str = "\
 SELECT 1 AS earlier, m.id, m.conversation_id, m.sender_id, m.client_id, m.body, m.seq, \
   m.created_at, m.edited_at, m.deleted, \
-  (SELECT ch.version FROM changes ch WHERE ch.conversation_id = m.conversation_id \
-   AND ch.message_id = m.id AND ch.kind = 'message_new') AS earlier_version, \
+  coalesce(m.version, (SELECT ch.version FROM changes ch \
+   WHERE ch.conversation_id = m.conversation_id AND ch.message_id = m.id \
+   AND ch.kind = 'message_new')) AS earlier_version, \
   EXISTS (SELECT 1 FROM participants WHERE conversation_id = ?1 AND user_id = ?2) AS member \
 FROM messages m WHERE m.sender_id = ?2 AND m.client_id = ?3; \
 UPDATE conversations SET last_seq = last_seq + 1, version = version + 1, updated_at = ?4 \
 WHERE id = ?1 AND EXISTS (SELECT 1 FROM participants WHERE conversation_id = ?1 AND user_id = ?2) \
 AND NOT EXISTS (SELECT 1 FROM messages WHERE sender_id = ?2 AND client_id = ?3) \
 RETURNING last_seq AS new_seq, version AS new_version; \
-INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, created_at, deleted) \
-SELECT id, last_seq, ?2, ?3, ?5, ?4, 0 FROM conversations WHERE id = ?1 AND changes() = 1 \
+INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, created_at, deleted, \
+  version) \
+SELECT id, last_seq, ?2, ?3, ?5, ?4, 0, version FROM conversations WHERE id = ?1 AND changes() = 1 \
 RETURNING id AS new_id; \
 INSERT INTO changes (conversation_id, version, kind, message_id, user_id, seq, created_at) \
 SELECT id, version, 'message_new', last_insert_rowid(), NULL, last_seq, ?4 \
