@@ -407,6 +407,15 @@ mod tests {
                             WHERE q.conversation_id = c.id) > 20)";
         assert_eq!(count(pool, wrong_activity).await, 0);
         assert!(count(pool, "SELECT count(*) FROM conversations WHERE wide = 1").await > 0);
+        // The search text (migration 0006) holds every participant's names, kept by triggers.
+        let stale_search = "SELECT count(*) FROM conversations c \
+             LEFT JOIN conversation_search cs ON cs.conversation_id = c.id \
+             WHERE cs.text IS NULL OR length(cs.text) <> length(coalesce(c.title_key, '')) + 1 \
+             + coalesce((SELECT length(title_key) FROM posts WHERE id = c.post_id), 0) \
+             + (SELECT coalesce(sum(length(u.display_name_key) + length(u.username_key) + 2), 0) \
+                FROM participants p JOIN users u ON u.id = p.user_id \
+                WHERE p.conversation_id = c.id)";
+        assert_eq!(count(pool, stale_search).await, 0);
         let odd_directs = "SELECT count(*) FROM conversations c WHERE c.kind = 'direct' AND \
              (SELECT count(*) FROM participants p WHERE p.conversation_id = c.id) <> 2";
         assert_eq!(count(pool, odd_directs).await, 0);

@@ -494,6 +494,81 @@ async fn search_covers_titles_post_titles_and_participant_names() {
     assert_eq!(search("ann").await.len(), 3);
 }
 
+/// The search reads a text kept per conversation (migration 0006): it follows renames, new
+/// members and departures, in small and wide conversations alike.
+#[tokio::test]
+async fn search_follows_renames_and_membership() {
+    let app = TestApp::spawn().await;
+    let (ann, bob, zoe) = (
+        app.person("ann").await,
+        app.person("bob").await,
+        app.person("zoe").await,
+    );
+    let mut crowd = Vec::new();
+    for i in 0..21 {
+        crowd.push(app.person(&format!("crowd{i}")).await);
+    }
+    let small = app.group(&ann, "Chess Night", &[&bob]).await;
+    let wide = app
+        .group(&ann, "Alumni", &crowd.iter().collect::<Vec<_>>())
+        .await;
+    let search = |q: &str| {
+        let res = app.get(&ann, &format!("/api/conversations?q={q}"));
+        async move {
+            let list: Value = res.await.json().await.unwrap();
+            let mut ids: Vec<i64> = list["conversations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["id"].as_i64().unwrap())
+                .collect();
+            ids.sort_unstable();
+            ids
+        }
+    };
+    assert_eq!(search("chess").await, [small]);
+    assert_eq!(search("crowd20").await, [wide]);
+    assert_eq!(search("zoe").await, Vec::<i64>::new());
+
+    let rename = |id: i64, title: &'static str| {
+        app.call(
+            &ann,
+            Method::PUT,
+            &format!("/api/conversations/{id}"),
+            Some(json!({ "title": title })),
+        )
+    };
+    assert!(rename(small, "Go Club").await.status().is_success());
+    assert_eq!(search("chess").await, Vec::<i64>::new());
+    assert_eq!(search("go%20cl").await, [small]);
+    // Members' names stay searchable after a rename.
+    assert_eq!(search("bob").await, [small]);
+
+    for id in [small, wide] {
+        let res = app
+            .post(
+                &ann,
+                &format!("/api/conversations/{id}/participants"),
+                json!({ "user_id": zoe.id }),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+    }
+    assert_eq!(search("zoe").await, [small, wide]);
+    assert!(rename(wide, "Class of 2010").await.status().is_success());
+    assert_eq!(search("zoe").await, [small, wide]);
+    assert_eq!(search("2010").await, [wide]);
+
+    for id in [small, wide] {
+        let path = format!("/api/conversations/{id}/participants/{}", zoe.id);
+        let res = app.call(&ann, Method::DELETE, &path, None).await;
+        assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    }
+    assert_eq!(search("zoe").await, Vec::<i64>::new());
+    assert_eq!(search("crowd3").await, [wide]);
+    assert_eq!(search("2010").await, [wide]);
+}
+
 #[tokio::test]
 async fn the_list_pages_with_a_cursor() {
     let app = TestApp::spawn().await;
