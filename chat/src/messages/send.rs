@@ -149,7 +149,7 @@ fn fail_all(batch: &mut Vec<SendJob>, error: &Error) {
 ///    message since migration 0005) and whether the sender is a member here (a retry gets the
 ///    first message back);
 /// 2. otherwise the numbering: `last_seq` and `version` bumped, only for a member (no row back:
-///    404); the triggers move every member's `activity_at`;
+///    404); the triggers move every member's `activity_at` unless the conversation is wide;
 /// 3. the message, 4. its change record and 5. the sender's read position, each only when the
 ///    statement before it wrote its one row (`changes() = 1`);
 /// 6. who to tell.
