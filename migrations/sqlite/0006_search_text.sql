@@ -9,7 +9,8 @@ create table conversation_search (
     text text not null
 );
 
-insert into conversation_search (conversation_id, text)
+-- The text as it should be, built from scratch: for the first fill and for the rare rebuilds.
+create view conversation_search_source (conversation_id, text) as
 select c.id,
     coalesce(c.title_key, '') || char(10) ||
     coalesce((select title_key from posts where id = c.post_id), '') ||
@@ -18,11 +19,13 @@ select c.id,
               where p.conversation_id = c.id), '')
 from conversations c;
 
+insert into conversation_search (conversation_id, text)
+select conversation_id, text from conversation_search_source;
+
 create trigger conversations_search_new after insert on conversations
 begin
     insert into conversation_search (conversation_id, text)
-    values (new.id, coalesce(new.title_key, '') || char(10) ||
-                    coalesce((select title_key from posts where id = new.post_id), ''));
+    select conversation_id, text from conversation_search_source where conversation_id = new.id;
 end;
 
 -- A new member's lines are appended: adding a thousand people costs a thousand appends, not a
@@ -39,23 +42,15 @@ end;
 create trigger conversations_search_title after update of title_key on conversations
 begin
     update conversation_search
-    set text = coalesce(new.title_key, '') || char(10) ||
-        coalesce((select title_key from posts where id = new.post_id), '') ||
-        coalesce((select group_concat(char(10) || u.display_name_key || char(10) || u.username_key, '')
-                  from participants p join users u on u.id = p.user_id
-                  where p.conversation_id = new.id), '')
+    set text = (select text from conversation_search_source where conversation_id = new.id)
     where conversation_id = new.id;
 end;
 
 create trigger participants_search_remove after delete on participants
 begin
     update conversation_search
-    set text = (select coalesce(c.title_key, '') || char(10) ||
-                    coalesce((select title_key from posts where id = c.post_id), '') ||
-                    coalesce((select group_concat(char(10) || u.display_name_key || char(10) || u.username_key, '')
-                              from participants p join users u on u.id = p.user_id
-                              where p.conversation_id = c.id), '')
-                from conversations c where c.id = old.conversation_id)
+    set text = (select text from conversation_search_source
+                where conversation_id = old.conversation_id)
     where conversation_id = old.conversation_id
       and exists (select 1 from conversations where id = old.conversation_id);
 end;
