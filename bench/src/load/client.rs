@@ -142,7 +142,9 @@ impl Client {
                 socket
             }
             Target::Echo => {
-                let url = format!("ws://{addr}/ws");
+                // In its rooms, the echo relays a frame to the room's other sockets.
+                let rooms: Vec<String> = rooms.iter().map(i64::to_string).collect();
+                let url = format!("ws://{addr}/ws?rooms={}", rooms.join(","));
                 dial(url).await?
             }
         };
@@ -205,7 +207,7 @@ fn scan(target: Target, text: &str) -> Option<Event<'_>> {
     let name = match target {
         Target::Confab => text.strip_prefix(r#"{"event":""#)?,
         Target::Socketio => text.strip_prefix(r#"42[""#)?,
-        // The echo sends back what it got: the `message:send` arrives as if delivered.
+        // The echo relays what it got: the `message:send` arrives as if delivered.
         Target::Echo => {
             return text
                 .starts_with(r#"{"event":"message:send""#)

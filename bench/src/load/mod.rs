@@ -185,8 +185,8 @@ pub async fn compare(out: Output) -> Result<String> {
     finish(&all, &out)
 }
 
-/// About 30 seconds of every scenario at small scale against Confab, for the test command:
-/// it fails when anything sent was not delivered, never on timings.
+/// About 30 seconds of every scenario at small scale against Confab (and the echo's fan-out),
+/// for the test command: it fails when anything sent was not delivered, never on timings.
 pub async fn smoke() -> Result<String> {
     let t = Target::Confab;
     let mut all = scenarios::send(
@@ -198,17 +198,14 @@ pub async fn smoke() -> Result<String> {
         },
     )
     .await?;
-    all.push(
-        scenarios::fanout(
-            t,
-            &FanoutArgs {
-                members: 50,
-                rate: 10.0,
-                seconds: 2.0,
-            },
-        )
-        .await?,
-    );
+    let group = FanoutArgs {
+        members: 50,
+        rate: 10.0,
+        seconds: 2.0,
+    };
+    all.push(scenarios::fanout(t, &group).await?);
+    // The echo's relay too: the reference the fan-out figures are read against.
+    all.push(scenarios::fanout(Target::Echo, &group).await?);
     all.push(
         scenarios::list(
             t,
