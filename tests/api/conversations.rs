@@ -401,27 +401,12 @@ async fn the_list_is_ordered_by_activity_and_carries_last_message_and_unread() {
     assert_eq!(unread_of(with_bob), 0);
     assert_eq!(unread_of(group), 1);
 
-    let unread: Value = app
-        .get(&ann, "/api/conversations?unread=true")
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(unread["conversations"].as_array().unwrap().len(), 2);
-    let groups: Value = app
-        .get(&ann, "/api/conversations?kind=group")
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(groups["conversations"].as_array().unwrap().len(), 1);
-    let directs: Value = app
-        .get(&ann, "/api/conversations?kind=direct&unread=true")
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(directs["conversations"][0]["id"], with_bob);
+    let (unread, _) = app.conversation_page(&ann, "unread=true").await;
+    assert_eq!(unread.len(), 2);
+    let (groups, _) = app.conversation_page(&ann, "kind=group").await;
+    assert_eq!(groups.len(), 1);
+    let (directs, _) = app.conversation_page(&ann, "kind=direct&unread=true").await;
+    assert_eq!(directs.first(), Some(&with_bob));
     assert_error(
         app.get(&ann, "/api/conversations?kind=channel").await,
         StatusCode::BAD_REQUEST,
@@ -465,29 +450,16 @@ async fn search_covers_titles_post_titles_and_participant_names() {
     let linked = app
         .conversation(&ann, json!({"kind": "post_linked", "post_id": post["id"]}))
         .await["id"]
-        .clone();
+        .as_i64()
+        .unwrap();
 
-    let search = |q: &'static str| {
-        let app = &app;
-        let ann = ann.clone();
-        async move {
-            let list: Value = app
-                .get(&ann, &format!("/api/conversations?q={q}"))
-                .await
-                .json()
-                .await
-                .unwrap();
-            list["conversations"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|c| c["id"].clone())
-                .collect::<Vec<_>>()
-        }
+    let search = |q: &str| {
+        let (app, ann, query) = (&app, &ann, format!("q={q}"));
+        async move { app.conversation_page(ann, &query).await.0 }
     };
-    assert_eq!(search("hiking").await, vec![json!(group)]);
-    assert_eq!(search("R%C3%89SUM").await, vec![linked.clone()]);
-    assert_eq!(search("100%25").await, vec![linked]);
+    assert_eq!(search("hiking").await, [group]);
+    assert_eq!(search("R%C3%89SUM").await, [linked]);
+    assert_eq!(search("100%25").await, [linked]);
     assert_eq!(search("bob%20dis").await.len(), 1);
     assert_eq!(search("zzz").await.len(), 0);
     // The caller's own name matches everything they are in.
@@ -513,15 +485,9 @@ async fn search_follows_renames_and_membership() {
         .group(&ann, "Alumni", &crowd.iter().collect::<Vec<_>>())
         .await;
     let search = |q: &str| {
-        let res = app.get(&ann, &format!("/api/conversations?q={q}"));
+        let (app, ann, query) = (&app, &ann, format!("q={q}"));
         async move {
-            let list: Value = res.await.json().await.unwrap();
-            let mut ids: Vec<i64> = list["conversations"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|c| c["id"].as_i64().unwrap())
-                .collect();
+            let (mut ids, _) = app.conversation_page(ann, &query).await;
             ids.sort_unstable();
             ids
         }
@@ -579,18 +545,13 @@ async fn the_list_pages_with_a_cursor() {
         others.push(app.direct(&ann, &p).await);
     }
     let mut seen = Vec::new();
-    let mut cursor: Option<String> = None;
+    let mut query = "limit=3".to_owned();
     loop {
-        let path = match &cursor {
-            Some(c) => format!("/api/conversations?limit=3&cursor={c}"),
-            None => "/api/conversations?limit=3".to_owned(),
-        };
-        let page: Value = app.get(&ann, &path).await.json().await.unwrap();
-        let convs = page["conversations"].as_array().unwrap();
-        assert!(convs.len() <= 3);
-        seen.extend(convs.iter().map(|c| c["id"].as_i64().unwrap()));
-        match page["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_owned()),
+        let (ids, next) = app.conversation_page(&ann, &query).await;
+        assert!(ids.len() <= 3);
+        seen.extend(ids);
+        match next {
+            Some(c) => query = format!("limit=3&cursor={c}"),
             None => break,
         }
     }
@@ -770,23 +731,18 @@ async fn wide_and_small_conversations_share_one_list_order() {
 
     // One at a time, the cursor walks both kinds in the same order; filters apply to both.
     let mut seen = Vec::new();
-    let mut path = "/api/conversations?limit=1".to_owned();
+    let mut query = "limit=1".to_owned();
     loop {
-        let page: Value = app.get(&ann, &path).await.json().await.unwrap();
-        seen.extend(ids(page["conversations"].as_array().unwrap()));
-        match page["next_cursor"].as_str() {
-            Some(c) => path = format!("/api/conversations?limit=1&cursor={c}"),
+        let (page, next) = app.conversation_page(&ann, &query).await;
+        seen.extend(page);
+        match next {
+            Some(c) => query = format!("limit=1&cursor={c}"),
             None => break,
         }
     }
     assert_eq!(seen, expected);
-    let groups: Value = app
-        .get(&ann, "/api/conversations?kind=group&q=t")
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(ids(groups["conversations"].as_array().unwrap()), [twenty]);
+    let (groups, _) = app.conversation_page(&ann, "kind=group&q=t").await;
+    assert_eq!(groups, [twenty]);
     for read in [twenty, direct] {
         let res = app
             .post(
@@ -797,14 +753,6 @@ async fn wide_and_small_conversations_share_one_list_order() {
             .await;
         assert_eq!(res.status(), StatusCode::NO_CONTENT);
     }
-    let unread: Value = app
-        .get(&ann, "/api/conversations?unread=true")
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(
-        ids(unread["conversations"].as_array().unwrap()),
-        [wide, small]
-    );
+    let (unread, _) = app.conversation_page(&ann, "unread=true").await;
+    assert_eq!(unread, [wide, small]);
 }

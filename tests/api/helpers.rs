@@ -220,6 +220,21 @@ impl TestApp {
         }
     }
 
+    /// One page of `who`'s conversation list for `query` (`"q=x&limit=3"`, or `""`): the
+    /// conversations' ids in list order, and the cursor of the next page.
+    pub async fn conversation_page(&self, who: &Person, query: &str) -> (Vec<i64>, Option<String>) {
+        let res = self.get(who, &format!("/api/conversations?{query}")).await;
+        assert_eq!(res.status(), StatusCode::OK, "list {query}");
+        let body: Value = res.json().await.expect("json");
+        let ids = body["conversations"]
+            .as_array()
+            .expect("a conversation list")
+            .iter()
+            .map(|c| c["id"].as_i64().expect("id"))
+            .collect();
+        (ids, body["next_cursor"].as_str().map(str::to_owned))
+    }
+
     /// Sends a message and returns it.
     pub async fn send(&self, who: &Person, conversation: i64, body: &str) -> Value {
         let res = self

@@ -78,9 +78,9 @@ fn push_walk(
     limit: usize,
     walk: Walk,
 ) {
-    let (activity, id) = match walk {
-        Walk::Kept => ("p.activity_at", "p.conversation_id"),
-        Walk::Wide => ("c.updated_at", "p.conversation_id"),
+    let activity = match walk {
+        Walk::Kept => "p.activity_at",
+        Walk::Wide => "c.updated_at",
     };
     let text = query.q.as_deref().map(str::trim).filter(|t| !t.is_empty());
     q.push(format_args!(
@@ -127,12 +127,14 @@ fn push_walk(
     if let Some((at, after)) = cursor {
         q.push(format_args!(" AND ({activity} < ")).push_bind(at);
         q.push(format_args!(" OR ({activity} = ")).push_bind(at);
-        q.push(format_args!(" AND {id} < "))
+        q.push(" AND p.conversation_id < ")
             .push_bind(after)
             .push("))");
     }
-    q.push(format_args!(" ORDER BY {activity} DESC, {id} DESC LIMIT "))
-        .push_bind(page_rows(limit));
+    q.push(format_args!(
+        " ORDER BY {activity} DESC, p.conversation_id DESC LIMIT "
+    ))
+    .push_bind(page_rows(limit));
 }
 
 impl Chat {
