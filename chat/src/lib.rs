@@ -76,10 +76,9 @@ struct Inner {
 }
 
 impl Chat {
-    /// Connects to the database, applies migrations and readies the services.
+    /// Connects to the database (applying migrations) and readies the services.
     pub async fn start(settings: &Settings) -> Result<Self> {
         let db = Db::connect(&settings.database_url).await?;
-        db.migrate().await?;
         let accounts = accounts::Accounts::new(&settings.jwt_secret, settings.token_ttl);
         let (sends, send_queue) = tokio::sync::mpsc::channel(messages::SEND_QUEUE);
         let chat = Self {

@@ -6,10 +6,10 @@
 //! lock (and fail with `SQLITE_BUSY` when a read transaction upgrades), writes go through a
 //! one-connection pool and reads through a wider one. WAL lets them run side by side.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sqlx::any::{install_default_drivers, AnyPoolOptions};
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyConnection, AnyPool, Connection, Executor};
 
 use crate::Result;
 
@@ -35,7 +35,7 @@ impl Db {
                            PRAGMA mmap_size = 1073741824; PRAGMA wal_autocheckpoint = 0;";
             // A file the process opened itself cannot hang up: no ping round trip to SQLite's
             // thread before each use, and connections (with their page caches) are kept.
-            let pool = |max: u32| {
+            let pool = |max: u32, setup: &'static str| {
                 AnyPoolOptions::new()
                     .max_connections(max)
                     .acquire_timeout(Duration::from_secs(10))
@@ -45,24 +45,28 @@ impl Db {
                     .after_connect(move |conn, _| {
                         Box::pin(async move {
                             conn.execute(pragmas).await?;
+                            if !setup.is_empty() {
+                                conn.execute(setup).await?;
+                            }
                             Ok(())
                         })
                     })
             };
-            let write = pool(1).connect(url).await?;
-            let read = pool(8).connect(url).await?;
-            tokio::spawn(checkpoints(read.clone()));
+            // Migrations first, on a connection of their own: the writer's temp trigger names
+            // tables, and SQLite refuses to rename or drop a table a trigger names.
+            let mut migrator = AnyConnection::connect(url).await?;
+            migrator.execute(pragmas).await?;
+            SQLITE_MIGRATIONS.run(&mut migrator).await?;
+            migrator.close().await?;
+            let write = pool(1, crate::messages::WRITER_SETUP).connect(url).await?;
+            let read = pool(8, "").connect(url).await?;
+            tokio::spawn(checkpoints(read.clone(), write.clone()));
             Ok(Self { read, write })
         } else {
             Err(crate::Error::internal(
                 "only sqlite: URLs are supported in this version (PostgreSQL and MySQL come next)",
             ))
         }
-    }
-
-    pub async fn migrate(&self) -> Result<()> {
-        SQLITE_MIGRATIONS.run(&self.write).await?;
-        Ok(())
     }
 
     /// Readiness: can we still run a query?
@@ -73,21 +77,45 @@ impl Db {
 }
 
 /// Copies the write-ahead log back into the database every second, off the request path.
-/// PASSIVE never waits for readers or the writer; whatever it cannot copy now, it copies later.
-async fn checkpoints(pool: AnyPool) {
+/// The log only starts over from its beginning once it has been copied whole, and a copy that
+/// runs beside the writer never is (the writer appends while it copies): under steady sends
+/// the log grew without end (200 MB in 3 s) and every commit appended to the file, which costs
+/// this disk more than an overwrite (BENCHMARKS.md). So readers copy the bulk (PASSIVE: they
+/// wait for nobody), again while a pass takes long enough for much to pile up behind it; then
+/// the writer's own connection copies the last frames, with sends held meanwhile, and the next
+/// commit starts the log over, overwriting blocks the file already has. That last pass also
+/// flushes the database file (SQLite flushes only on a copy that reaches the log's end), so it
+/// holds sends for a few to tens of milliseconds once a second.
+async fn checkpoints(read: AnyPool, write: AnyPool) {
+    /// A reader's pass this short leaves the writer few frames to copy.
+    const SHORT: Duration = Duration::from_millis(5);
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tick.tick().await;
-        if pool.is_closed() {
+        if read.is_closed() || write.is_closed() {
             return;
         }
-        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .execute(&pool)
-            .await
-        {
+        let passes = async {
+            for _ in 0..4 {
+                let started = Instant::now();
+                checkpoint(&read).await?;
+                if started.elapsed() < SHORT {
+                    break;
+                }
+            }
+            checkpoint(&write).await
+        };
+        if let Err(e) = passes.await {
             tracing::warn!(error = %e, "WAL checkpoint failed");
         }
     }
+}
+
+async fn checkpoint(pool: &AnyPool) -> sqlx::Result<()> {
+    sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+        .execute(pool)
+        .await
+        .map(drop)
 }
 
 /// The embedded default keeps its file under `data/`: make the folder on first start.

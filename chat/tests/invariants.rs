@@ -3,12 +3,13 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::collections::HashMap;
-use std::time::Duration;
 
 use chat::conversations::ListQuery;
 use chat::messages::HistoryQuery;
-use chat::{Chat, Settings};
+use chat::Chat;
 use proptest::prelude::*;
 use protocol::{
     ConversationId, CreateConversation, MessageId, RegisterRequest, SendMessage, UserId,
@@ -32,33 +33,7 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 async fn start(dir: &tempfile::TempDir) -> (Chat, Vec<UserId>, ConversationId) {
-    let settings = Settings {
-        database_url: format!("sqlite://{}/p.db?mode=rwc", dir.path().display()),
-        jwt_secret: "property-test-secret-that-is-long-enough-0123"
-            .to_owned()
-            .into(),
-        token_ttl: Duration::from_secs(3600),
-        cookie_secure: false,
-        trust_forwarded_for: false,
-        max_message_chars: 4000,
-        max_group_size: 10,
-        presence_grace: Duration::from_millis(100),
-        typing_ttl: Duration::from_millis(500),
-    };
-    let chat = Chat::start(&settings).await.unwrap();
-    let mut users = Vec::new();
-    for name in ["ann", "bob", "cat"] {
-        let (user, _) = chat
-            .register(RegisterRequest {
-                username: name.to_owned(),
-                display_name: name.to_owned(),
-                password: "password123".to_owned(),
-                email: None,
-            })
-            .await
-            .unwrap();
-        users.push(user.id);
-    }
+    let (chat, users) = common::start(&dir.path().join("p.db"), &["ann", "bob", "cat"]).await;
     let (group, _) = chat
         .create_conversation(
             users[0],
@@ -175,7 +150,7 @@ proptest! {
     }
 }
 
-/// Sends that arrive together are stored together (group commit, several per round trip): each
+/// Sends that arrive together are stored together (group commit, one statement a batch): each
 /// still gets its own outcome. A stranger's send is refused, retries of one `client_id` give
 /// the first message, and the stored ones are numbered without gaps.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,7 +4,7 @@
 /// Sending, with group commit.
 mod send;
 
-pub(crate) use send::{SendJob, QUEUE as SEND_QUEUE};
+pub(crate) use send::{SendJob, QUEUE as SEND_QUEUE, WRITER_SETUP};
 
 use std::collections::HashMap;
 

@@ -13,12 +13,11 @@
 use protocol::{
     ClientMsgId, ConversationId, Message, MessageBody, MessageId, SendMessage, ServerEvent, UserId,
 };
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Column, Row};
+use sqlx::{AnyConnection, Row};
 use tokio::sync::{mpsc, oneshot};
 use tracing::instrument;
 
-use super::{message_from_row, Sent};
+use super::Sent;
 use crate::storage::{now_ms, rfc3339};
 use crate::{Chat, Error, Result};
 
@@ -85,32 +84,9 @@ impl Chat {
             Ok(writer) => writer,
             Err(e) => return fail_all(batch, &e.into()),
         };
-        // The transaction opens in the first chunk's round trip and commits in the last one's:
-        // a lone send is one round trip, not three.
-        let stored = async {
-            let mut outcomes = Vec::with_capacity(batch.len());
-            let mut rest = &batch[..];
-            while !rest.is_empty() {
-                let size = CHUNKS.into_iter().find(|&n| n <= rest.len()).unwrap_or(1);
-                let (chunk, after) = rest.split_at(size);
-                let ends = Ends {
-                    begin: rest.len() == batch.len(),
-                    commit: after.is_empty(),
-                };
-                outcomes.extend(store(&mut writer, chunk, ends).await?);
-                rest = after;
-            }
-            Ok::<_, Error>(outcomes)
-        }
-        .await;
-        let outcomes = match stored {
+        let outcomes = match store(&mut writer, batch).await {
             Ok(outcomes) => outcomes,
-            Err(e) => {
-                // Whatever the failed round trip left open is undone; without an open
-                // transaction ROLLBACK fails harmlessly.
-                let _ = sqlx::query("ROLLBACK").execute(&mut *writer).await;
-                return fail_all(batch, &e);
-            }
+            Err(e) => return fail_all(batch, &e),
         };
         // News in commit order, while the write connection is still held.
         for outcome in outcomes.iter().flatten() {
@@ -141,197 +117,117 @@ fn fail_all(batch: &mut Vec<SendJob>, error: &Error) {
     }
 }
 
-/// One send, in one round trip to the database: SQLite runs the statements one after the other
-/// in its own thread, binding `?1`…`?5` in each. Issued one by one, the eight statements of a
-/// send spent most of their time handing over between threads, not in SQLite (BENCHMARKS.md).
-///
-/// 1. the sender's earlier message with this `client_id`, if any, its version (kept on the
-///    message since migration 0005) and whether the sender is a member here (a retry gets the
-///    first message back);
-/// 2. otherwise the numbering: `last_seq` and `version` bumped, only for a member (no row back:
-///    404); the triggers move every member's `activity_at` unless the conversation is wide;
-/// 3. the message, 4. its change record and 5. the sender's read position, each only when the
-///    statement before it wrote its one row (`changes() = 1`);
-/// 6. who to tell.
-///
-/// SQLite's own functions (`changes()`, `last_insert_rowid()`) make this text SQLite's; another
-/// backend gets its own (a data-modifying CTE on PostgreSQL).
-const SEND_SQL: &str = "\
-SELECT 1 AS earlier, m.id, m.conversation_id, m.sender_id, m.client_id, m.body, m.seq, \
-  m.created_at, m.edited_at, m.deleted, \
-  coalesce(m.version, (SELECT ch.version FROM changes ch \
-   WHERE ch.conversation_id = m.conversation_id AND ch.message_id = m.id \
-   AND ch.kind = 'message_new')) AS earlier_version, \
-  EXISTS (SELECT 1 FROM participants WHERE conversation_id = ?1 AND user_id = ?2) AS member \
-FROM messages m WHERE m.sender_id = ?2 AND m.client_id = ?3; \
-UPDATE conversations SET last_seq = last_seq + 1, version = version + 1, updated_at = ?4 \
-WHERE id = ?1 AND EXISTS (SELECT 1 FROM participants WHERE conversation_id = ?1 AND user_id = ?2) \
-AND NOT EXISTS (SELECT 1 FROM messages WHERE sender_id = ?2 AND client_id = ?3) \
-RETURNING last_seq AS new_seq, version AS new_version; \
-INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, created_at, deleted, \
-  version) \
-SELECT id, last_seq, ?2, ?3, ?5, ?4, 0, version FROM conversations WHERE id = ?1 AND changes() = 1 \
-RETURNING id AS new_id; \
-INSERT INTO changes (conversation_id, version, kind, message_id, user_id, seq, created_at) \
-SELECT id, version, 'message_new', last_insert_rowid(), NULL, last_seq, ?4 \
-FROM conversations WHERE id = ?1 AND changes() = 1; \
-UPDATE participants SET last_read_seq = (SELECT last_seq FROM conversations WHERE id = ?1) \
-WHERE conversation_id = ?1 AND user_id = ?2 AND changes() = 1; \
-SELECT group_concat(user_id) AS audience FROM participants WHERE conversation_id = ?1";
+/// What the writer connection makes for itself when it connects: the `send_in` view whose
+/// trigger stores one send, and the `send_out` table of answers ([`store`]).
+pub(crate) const WRITER_SETUP: &str = include_str!("send.sql");
 
-/// Sends per round trip: a batch goes in chunks of these sizes, largest first, so that each
-/// size's statement text is prepared once and cached, and a busy batch costs a few round trips
-/// instead of one per send.
-const CHUNKS: [usize; 3] = [16, 4, 1];
+/// A batch: every send stored by one INSERT (one statement, so one transaction and one commit;
+/// a storage error undoes all of it), and the answers read back as one JSON document. Jobs go in as one JSON array, so the text is the same whatever the
+/// batch's size and is prepared once. SQLite's own (temp objects, `json_each`, `changes()`):
+/// another backend gets its own way to do this.
+const BATCH_SQL: &str = "\
+INSERT INTO send_in (job, conversation_id, sender_id, client_id, body, at) \
+SELECT key, value ->> 0, value ->> 1, value ->> 2, value ->> 3, ? FROM json_each(?) ORDER BY key; \
+SELECT json_group_array(json_object('job', job, 'earlier', earlier, 'member', member, 'id', id, \
+  'conversation_id', conversation_id, 'client_id', client_id, \
+  'body', body, 'seq', seq, 'created_at', created_at, 'edited_at', edited_at, \
+  'deleted', deleted, 'version', version, 'audience', audience) ORDER BY job) AS answers \
+FROM send_out";
 
-/// Whether a chunk's round trip also opens (`BEGIN`) or commits the batch's transaction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Ends {
-    begin: bool,
-    commit: bool,
+/// One send's answer, as the trigger left it in `send_out`.
+#[derive(serde::Deserialize)]
+struct Answer {
+    job: usize,
+    earlier: i64,
+    member: i64,
+    id: i64,
+    conversation_id: Option<i64>,
+    client_id: Option<String>,
+    body: Option<String>,
+    seq: i64,
+    created_at: Option<i64>,
+    edited_at: Option<i64>,
+    deleted: Option<i64>,
+    version: Option<i64>,
+    audience: Option<String>,
 }
 
-impl Ends {
-    /// Which of the four texts of a chunk size this is.
-    fn index(self) -> usize {
-        usize::from(self.begin) * 2 + usize::from(self.commit)
-    }
-}
-
-/// [`SEND_SQL`] repeated `sends` times with plain `?` placeholders, wrapped in `BEGIN` and/or
-/// `COMMIT` as `ends` says, and which of the five parameters each `?` of one copy takes. Plain
-/// `?` bind in order across all the statements; numbered ones would not: sqlx counts a
-/// statement's unused lower numbers as plain `?` too, and in a later copy runs out of values
-/// before it reaches the real ones. `None` for a count that is not one of [`CHUNKS`].
-fn chunk_sql(sends: usize, ends: Ends) -> Option<(&'static str, &'static [usize])> {
-    static TEXTS: std::sync::OnceLock<(Vec<[String; 4]>, Vec<usize>)> = std::sync::OnceLock::new();
-    let (texts, order) = TEXTS.get_or_init(|| {
-        let (one, order) = plain(SEND_SQL);
-        let texts = CHUNKS
-            .iter()
-            .map(|&n| {
-                let body = vec![one.as_str(); n].join("; ");
-                [
-                    body.clone(),
-                    format!("{body}; COMMIT"),
-                    format!("BEGIN; {body}"),
-                    format!("BEGIN; {body}; COMMIT"),
-                ]
-            })
-            .collect();
-        (texts, order)
-    });
-    let index = CHUNKS.iter().position(|&n| n == sends)?;
-    Some((texts.get(index)?.get(ends.index())?.as_str(), order))
-}
-
-/// `sql` with every `?N` made a plain `?`, and the N of each, in order.
-fn plain(sql: &str) -> (String, Vec<usize>) {
-    let mut out = String::with_capacity(sql.len());
-    let mut order = Vec::new();
-    let mut chars = sql.chars().peekable();
-    while let Some(c) = chars.next() {
-        out.push(c);
-        if c == '?' {
-            let mut n = 0usize;
-            while let Some(d) = chars.peek().and_then(|d| d.to_digit(10)) {
-                n = n * 10 + d as usize;
-                chars.next();
-            }
-            order.push(n);
-        }
-    }
-    (out, order)
-}
-
-/// Stores a chunk of sends in the batch's transaction (opening or committing it as `ends`
-/// says), in one round trip. The outer error is a storage failure (the batch fails); an inner
-/// one is that send's own refusal, made before it wrote anything.
-async fn store(
-    writer: &mut AnyConnection,
-    jobs: &[SendJob],
-    ends: Ends,
-) -> Result<Vec<Result<Stored>>> {
+/// Stores a batch in one round trip. The outer error is a storage failure (the batch fails);
+/// an inner one is that send's own refusal, made before it wrote anything.
+async fn store(writer: &mut AnyConnection, jobs: &[SendJob]) -> Result<Vec<Result<Stored>>> {
     let now = now_ms();
-    let (sql, order) = chunk_sql(jobs.len(), ends)
-        .ok_or_else(|| Error::internal("no statement for this many sends"))?;
-    let mut query = sqlx::query(sql);
-    for job in jobs {
-        for &parameter in order {
-            query = match parameter {
-                1 => query.bind(job.id.0),
-                2 => query.bind(job.me.0),
-                3 => query.bind(job.client_id.as_ref().map(ClientMsgId::as_str)),
-                4 => query.bind(now),
-                _ => query.bind(job.body.as_str()),
-            };
-        }
-    }
-    let rows = query.fetch_all(&mut *writer).await?;
-    // Each send's rows end with its one `audience` row.
-    let mut outcomes = Vec::with_capacity(jobs.len());
-    let mut start = 0;
-    for (i, row) in rows.iter().enumerate() {
-        if has(row, "audience") {
-            let job = jobs
-                .get(outcomes.len())
-                .ok_or_else(|| Error::internal("more sends stored than asked"))?;
-            outcomes.push(outcome(job, &rows[start..=i], now)?);
-            start = i + 1;
-        }
-    }
-    if outcomes.len() != jobs.len() {
-        return Err(Error::internal("a send of the chunk gave no answer"));
-    }
-    Ok(outcomes)
+    let input: Vec<_> = jobs
+        .iter()
+        .map(|job| {
+            let client_id = job.client_id.as_ref().map(ClientMsgId::as_str);
+            (job.id.0, job.me.0, client_id, job.body.as_str())
+        })
+        .collect();
+    let input = serde_json::to_string(&input).map_err(Error::internal)?;
+    let rows = sqlx::query(BATCH_SQL)
+        .bind(now)
+        .bind(input)
+        .fetch_all(&mut *writer)
+        .await?;
+    let answers: String = rows
+        .first()
+        .ok_or_else(|| Error::internal("a batch without answers"))?
+        .try_get("answers")?;
+    let answers: Vec<Answer> = serde_json::from_str(&answers).map_err(Error::internal)?;
+    let mut answers = answers.into_iter().peekable();
+    jobs.iter()
+        .enumerate()
+        .map(|(i, job)| match answers.next_if(|a| a.job == i) {
+            Some(answer) => outcome(job, answer, now),
+            // Neither an earlier message nor a new one: not a member here.
+            None => Ok(Err(Error::NotFound("conversation"))),
+        })
+        .collect()
 }
 
-fn has(row: &AnyRow, column: &str) -> bool {
-    row.columns().iter().any(|c| c.name() == column)
+fn no_version() -> Error {
+    Error::internal("a stored message without a version")
 }
 
-/// One send's result, from its rows of the chunk's answer.
-fn outcome(job: &SendJob, rows: &[AnyRow], now: i64) -> Result<Result<Stored>> {
+/// One send's result, from its answer.
+fn outcome(job: &SendJob, answer: Answer, now: i64) -> Result<Result<Stored>> {
     let SendJob { me, id, .. } = *job;
-    let client_id = job.client_id.as_ref().map(ClientMsgId::as_str);
-    let find = |column: &str| rows.iter().find(|row| has(row, column));
-    if let Some(row) = find("earlier") {
-        if row.try_get::<i64, _>("member")? == 0 {
+    if answer.earlier == 1 {
+        if answer.member == 0 {
             return Ok(Err(Error::NotFound("conversation")));
         }
-        let message = message_from_row(row)?;
-        if message.conversation_id != id {
+        if answer.conversation_id != Some(id.0) {
             return Ok(Err(Error::Conflict(
                 "client_id was already used for another conversation",
             )));
         }
+        let message = Message {
+            id: MessageId(answer.id),
+            conversation_id: id,
+            sender_id: me,
+            client_id: answer.client_id,
+            body: answer.body.unwrap_or_default(),
+            seq: answer.seq,
+            created_at: rfc3339(answer.created_at.unwrap_or_default()),
+            edited_at: answer.edited_at.map(rfc3339),
+            deleted: answer.deleted.unwrap_or_default() != 0,
+        };
         return Ok(Ok(Stored {
             sent: Sent {
                 message,
                 created: false,
-                version: row.try_get("earlier_version")?,
+                version: answer.version.ok_or_else(no_version)?,
             },
             audience: Vec::new(),
         }));
     }
-    let Some(numbered) = find("new_seq") else {
-        return Ok(Err(Error::NotFound("conversation")));
-    };
-    let seq: i64 = numbered.try_get("new_seq")?;
-    let version: i64 = numbered.try_get("new_version")?;
-    let message_id: i64 = find("new_id")
-        .ok_or_else(|| Error::internal("the message was numbered but not stored"))?
-        .try_get("new_id")?;
-    let audience: Option<String> = find("audience")
-        .ok_or_else(|| Error::internal("no audience"))?
-        .try_get("audience")?;
     let message = Message {
-        id: MessageId(message_id),
+        id: MessageId(answer.id),
         conversation_id: id,
         sender_id: me,
-        client_id: client_id.map(str::to_owned),
+        client_id: job.client_id.as_ref().map(|c| c.as_str().to_owned()),
         body: job.body.as_str().to_owned(),
-        seq,
+        seq: answer.seq,
         created_at: rfc3339(now),
         edited_at: None,
         deleted: false,
@@ -340,30 +236,8 @@ fn outcome(job: &SendJob, rows: &[AnyRow], now: i64) -> Result<Result<Stored>> {
         sent: Sent {
             message,
             created: true,
-            version,
+            version: answer.version.ok_or_else(no_version)?,
         },
-        audience: crate::live::parse_ids(audience.as_deref())?,
+        audience: crate::live::parse_ids(answer.audience.as_deref())?,
     }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn numbered_parameters_become_plain_ones_in_order() {
-        assert_eq!(
-            plain("a = ?1 AND b = ?12 OR c = ?1"),
-            ("a = ? AND b = ? OR c = ?".to_owned(), vec![1, 12, 1])
-        );
-        let both = Ends {
-            begin: true,
-            commit: true,
-        };
-        let (sql, order) = chunk_sql(4, both).unwrap();
-        assert!(chunk_sql(3, both).is_none());
-        assert!(sql.starts_with("BEGIN; ") && sql.ends_with("; COMMIT"));
-        assert_eq!(sql.matches('?').count(), 4 * order.len());
-        assert!(order.iter().all(|p| (1..=5).contains(p)));
-    }
 }
