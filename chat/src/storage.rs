@@ -35,7 +35,7 @@ impl Db {
                            PRAGMA mmap_size = 1073741824; PRAGMA wal_autocheckpoint = 0;";
             // A file the process opened itself cannot hang up: no ping round trip to SQLite's
             // thread before each use, and connections (with their page caches) are kept.
-            let pool = |max: u32, setup: &'static str| {
+            let pool = |max: u32, setup: Option<&'static str>| {
                 AnyPoolOptions::new()
                     .max_connections(max)
                     .acquire_timeout(Duration::from_secs(10))
@@ -45,7 +45,7 @@ impl Db {
                     .after_connect(move |conn, _| {
                         Box::pin(async move {
                             conn.execute(pragmas).await?;
-                            if !setup.is_empty() {
+                            if let Some(setup) = setup {
                                 conn.execute(setup).await?;
                             }
                             Ok(())
@@ -58,8 +58,10 @@ impl Db {
             migrator.execute(pragmas).await?;
             SQLITE_MIGRATIONS.run(&mut migrator).await?;
             migrator.close().await?;
-            let write = pool(1, crate::messages::WRITER_SETUP).connect(url).await?;
-            let read = pool(8, "").connect(url).await?;
+            let write = pool(1, Some(crate::messages::WRITER_SETUP))
+                .connect(url)
+                .await?;
+            let read = pool(8, None).connect(url).await?;
             tokio::spawn(checkpoints(read.clone(), write.clone()));
             Ok(Self { read, write })
         } else {

@@ -122,9 +122,10 @@ fn fail_all(batch: &mut Vec<SendJob>, error: &Error) {
 pub(crate) const WRITER_SETUP: &str = include_str!("send.sql");
 
 /// A batch: every send stored by one INSERT (one statement, so one transaction and one commit;
-/// a storage error undoes all of it), and the answers read back as one JSON document. Jobs go in as one JSON array, so the text is the same whatever the
-/// batch's size and is prepared once. SQLite's own (temp objects, `json_each`, `changes()`):
-/// another backend gets its own way to do this.
+/// a storage error undoes all of it), and the answers read back as one JSON document. Jobs go
+/// in as one JSON array, so the text is the same whatever the batch's size and is prepared
+/// once. SQLite's own (temp objects, `json_each`, `changes()`): another backend gets its own
+/// way to do this.
 const BATCH_SQL: &str = "\
 INSERT INTO send_in (job, conversation_id, sender_id, client_id, body, at) \
 SELECT key, value ->> 0, value ->> 1, value ->> 2, value ->> 3, ? FROM json_each(?) ORDER BY key; \
@@ -134,20 +135,21 @@ SELECT json_group_array(json_object('job', job, 'earlier', earlier, 'member', me
   'deleted', deleted, 'version', version, 'audience', audience) ORDER BY job) AS answers \
 FROM send_out";
 
-/// One send's answer, as the trigger left it in `send_out`.
+/// One send's answer, as the trigger left it in `send_out`: the message (the earlier one for a
+/// retry, else the new one) as stored.
 #[derive(serde::Deserialize)]
 struct Answer {
     job: usize,
     earlier: i64,
     member: i64,
     id: i64,
-    conversation_id: Option<i64>,
+    conversation_id: i64,
     client_id: Option<String>,
-    body: Option<String>,
+    body: String,
     seq: i64,
-    created_at: Option<i64>,
+    created_at: i64,
     edited_at: Option<i64>,
-    deleted: Option<i64>,
+    deleted: i64,
     version: Option<i64>,
     audience: Option<String>,
 }
@@ -178,65 +180,42 @@ async fn store(writer: &mut AnyConnection, jobs: &[SendJob]) -> Result<Vec<Resul
     jobs.iter()
         .enumerate()
         .map(|(i, job)| match answers.next_if(|a| a.job == i) {
-            Some(answer) => outcome(job, answer, now),
+            Some(answer) => outcome(job, answer),
             // Neither an earlier message nor a new one: not a member here.
             None => Ok(Err(Error::NotFound("conversation"))),
         })
         .collect()
 }
 
-fn no_version() -> Error {
-    Error::internal("a stored message without a version")
-}
-
 /// One send's result, from its answer.
-fn outcome(job: &SendJob, answer: Answer, now: i64) -> Result<Result<Stored>> {
-    let SendJob { me, id, .. } = *job;
-    if answer.earlier == 1 {
-        if answer.member == 0 {
-            return Ok(Err(Error::NotFound("conversation")));
-        }
-        if answer.conversation_id != Some(id.0) {
-            return Ok(Err(Error::Conflict(
-                "client_id was already used for another conversation",
-            )));
-        }
-        let message = Message {
-            id: MessageId(answer.id),
-            conversation_id: id,
-            sender_id: me,
-            client_id: answer.client_id,
-            body: answer.body.unwrap_or_default(),
-            seq: answer.seq,
-            created_at: rfc3339(answer.created_at.unwrap_or_default()),
-            edited_at: answer.edited_at.map(rfc3339),
-            deleted: answer.deleted.unwrap_or_default() != 0,
-        };
-        return Ok(Ok(Stored {
-            sent: Sent {
-                message,
-                created: false,
-                version: answer.version.ok_or_else(no_version)?,
-            },
-            audience: Vec::new(),
-        }));
+fn outcome(job: &SendJob, answer: Answer) -> Result<Result<Stored>> {
+    if answer.earlier == 1 && answer.member == 0 {
+        return Ok(Err(Error::NotFound("conversation")));
+    }
+    if answer.conversation_id != job.id.0 {
+        return Ok(Err(Error::Conflict(
+            "client_id was already used for another conversation",
+        )));
     }
     let message = Message {
         id: MessageId(answer.id),
-        conversation_id: id,
-        sender_id: me,
-        client_id: job.client_id.as_ref().map(|c| c.as_str().to_owned()),
-        body: job.body.as_str().to_owned(),
+        conversation_id: job.id,
+        sender_id: job.me,
+        client_id: answer.client_id,
+        body: answer.body,
         seq: answer.seq,
-        created_at: rfc3339(now),
-        edited_at: None,
-        deleted: false,
+        created_at: rfc3339(answer.created_at),
+        edited_at: answer.edited_at.map(rfc3339),
+        deleted: answer.deleted != 0,
     };
+    let created = answer.earlier == 0;
     Ok(Ok(Stored {
         sent: Sent {
             message,
-            created: true,
-            version: answer.version.ok_or_else(no_version)?,
+            created,
+            version: answer
+                .version
+                .ok_or_else(|| Error::internal("a stored message without a version"))?,
         },
         audience: crate::live::parse_ids(answer.audience.as_deref())?,
     }))

@@ -8,7 +8,7 @@ PRAGMA temp_store = MEMORY;
 
 CREATE TEMP TABLE send_out (
     job integer primary key,
-    -- 1: the sender used this client_id before, and the message is that first one
+    -- 1: the sender used this client_id before, and the message is that first one; 0: new
     earlier integer not null,
     member integer not null,
     id integer,
@@ -62,10 +62,12 @@ BEGIN
     UPDATE participants
     SET last_read_seq = (SELECT last_seq FROM conversations WHERE id = new.conversation_id)
     WHERE conversation_id = new.conversation_id AND user_id = new.sender_id AND changes() = 1;
-    -- 6. The new message and who to tell. (`changes` is `without rowid`, so the last rowid
-    --    inserted is still the message's.)
-    INSERT INTO send_out (job, earlier, member, id, seq, version, audience)
-    SELECT new.job, 0, 1, m.id, m.seq, m.version,
+    -- 6. The new message, as stored, and who to tell. (`changes` is `without rowid`, so the
+    --    last rowid inserted is still the message's.)
+    INSERT INTO send_out (job, earlier, member, id, conversation_id, client_id, body, seq,
+                          created_at, edited_at, deleted, version, audience)
+    SELECT new.job, 0, 1, m.id, m.conversation_id, m.client_id, m.body, m.seq, m.created_at,
+           m.edited_at, m.deleted, m.version,
            (SELECT group_concat(user_id) FROM participants
             WHERE conversation_id = new.conversation_id)
     FROM messages m WHERE m.id = last_insert_rowid() AND changes() = 1;
