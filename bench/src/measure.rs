@@ -1,7 +1,9 @@
-//! The timing loop. Calls run one after another (one client), so a figure is the latency of
-//! one request on an otherwise idle server, and throughput is what one client gets.
+//! The timing loops. [`run`] makes its calls one after another (one client), so a figure is the
+//! latency of one request on an otherwise idle server, and throughput is what one client gets.
+//! [`run_concurrent`] keeps many calls in flight, for what the service does when busy.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
@@ -58,8 +60,7 @@ where
             break;
         }
     }
-    // 1 ns to 60 s at 3 significant digits.
-    let mut histogram = Histogram::new_with_bounds(1, 60_000_000_000, 3)?;
+    let mut histogram = histogram()?;
     let started = Instant::now();
     for i in 0..budget.iterations {
         let call = op(budget.warmup + i);
@@ -75,4 +76,57 @@ where
         histogram,
         elapsed: started.elapsed(),
     })
+}
+
+/// Like [`run`], with `callers` calls in flight: each caller makes its next call as soon as its
+/// last one returns (a closed loop), so `per_second` is what the service sustains at that
+/// concurrency and a latency includes the wait behind the other callers' calls.
+pub async fn run_concurrent<F, Fut>(
+    name: &str,
+    budget: Budget,
+    callers: u64,
+    op: F,
+) -> Result<Measurement>
+where
+    F: Fn(u64) -> Fut,
+    Fut: Future<Output = Result<()>>,
+{
+    eprintln!("  {name}");
+    let next = AtomicU64::new(0);
+    // Call numbers run on from the warm-up: an operation may need them unique (client ids).
+    let calls = |end: u64, deadline: Duration| {
+        let (op, next) = (&op, &next);
+        let started = Instant::now();
+        futures::future::try_join_all((0..callers).map(move |_| async move {
+            let mut histogram = histogram()?;
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= end || started.elapsed() >= deadline {
+                    return anyhow::Ok(histogram);
+                }
+                let call = op(i);
+                let t = Instant::now();
+                call.await?;
+                histogram
+                    .saturating_record(u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX));
+            }
+        }))
+    };
+    calls(budget.warmup * callers, budget.max_time / 10).await?;
+    let first = next.load(Ordering::Relaxed);
+    let started = Instant::now();
+    let mut histogram = histogram()?;
+    for part in calls(first + budget.iterations, budget.max_time).await? {
+        histogram.add(part)?;
+    }
+    Ok(Measurement {
+        name: name.to_owned(),
+        histogram,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// 1 ns to 60 s at 3 significant digits.
+fn histogram() -> Result<Histogram<u64>> {
+    Ok(Histogram::new_with_bounds(1, 60_000_000_000, 3)?)
 }

@@ -51,6 +51,12 @@ pub struct Args {
     seed_only: bool,
 }
 
+/// Calls in flight in the list's throughput figure: enough to keep every core busy.
+const LIST_CALLERS: u64 = 8;
+/// Sends in flight in the batched-commit figure: many people sending at once, so the writer
+/// takes them in batches (group commit) as it does under load.
+const SEND_CALLERS: u64 = 64;
+
 /// Search terms typed into the list's filter: names and titles of several frequencies.
 const SEARCHES: &[&str] = &["mar", "lyon", "dupont", "mentoring", "nguyen"];
 
@@ -119,6 +125,7 @@ pub async fn run(args: Args) -> Result<String> {
         measurements.extend(crate::http::measure(&settings, &mine, &budget).await?);
     }
     measurements.push(send(&chat, focus, &mine, &budget).await?);
+    measurements.push(send_concurrent(&chat, focus, &mine, &budget).await?);
     measurements.push(sync_floor(&path, &budget).await?);
 
     let report = Report {
@@ -185,6 +192,19 @@ async fn reads(
             anyhow::ensure!(!page.is_empty(), "the list came back empty");
             Ok(())
         })
+        .await?,
+    );
+    out.push(
+        measure::run_concurrent(
+            &format!("list: first page, {LIST_CALLERS} callers"),
+            budget(6_000),
+            LIST_CALLERS,
+            |_| async move {
+                chat.list_conversations(focus, &ListQuery::default())
+                    .await?;
+                Ok(())
+            },
+        )
         .await?,
     );
     out.push(
@@ -282,6 +302,32 @@ async fn send(
         let request = SendMessage {
             body: format!("benchmark message {i}: see you at the meetup on Friday"),
             client_id: Some(format!("bench-{run_id:08x}-{i}")),
+        };
+        async move {
+            let sent = chat.send_message(focus, id, request).await?;
+            anyhow::ensure!(sent.created, "a send was taken for a repeat");
+            Ok(())
+        }
+    })
+    .await
+}
+
+/// Sends from [`SEND_CALLERS`] callers at once: what the service persists per second when
+/// sends arrive faster than one commit takes (every commit still fsyncs; batches share one).
+async fn send_concurrent(
+    chat: &Chat,
+    focus: UserId,
+    mine: &[(ConversationId, i64)],
+    budget: &impl Fn(u64) -> Budget,
+) -> Result<Measurement> {
+    let run_id: u32 = OsRng.gen();
+    let name = format!("send, {SEND_CALLERS} callers (batched commits)");
+    measure::run_concurrent(&name, budget(100_000), SEND_CALLERS, |i| {
+        // Spread over the focus user's conversations without a shared random generator.
+        let (id, _) = mine[(i.wrapping_mul(2_654_435_761) % mine.len() as u64) as usize];
+        let request = SendMessage {
+            body: format!("benchmark message {i}: see you at the meetup on Friday"),
+            client_id: Some(format!("bench-{run_id:08x}-c{i}")),
         };
         async move {
             let sent = chat.send_message(focus, id, request).await?;

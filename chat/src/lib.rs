@@ -71,6 +71,8 @@ struct Inner {
     db: Db,
     accounts: accounts::Accounts,
     live: live::Live,
+    /// Conversations' participants by version, for the list (`conversations::rosters`).
+    rosters: conversations::Rosters,
     /// The queue of the writer task that stores sends in batches (`messages::send`).
     sends: tokio::sync::mpsc::Sender<messages::SendJob>,
 }
@@ -87,6 +89,7 @@ impl Chat {
                 db,
                 accounts,
                 live: live::Live::default(),
+                rosters: conversations::Rosters::new(),
                 sends,
             }),
         };
@@ -105,6 +108,10 @@ impl Chat {
 
     pub fn accounts(&self) -> &accounts::Accounts {
         &self.inner.accounts
+    }
+
+    fn rosters(&self) -> &conversations::Rosters {
+        &self.inner.rosters
     }
 
     fn sends(&self) -> &tokio::sync::mpsc::Sender<messages::SendJob> {

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use quick_cache::sync::Cache;
-use sqlx::{AnyPool, QueryBuilder, Row};
+use sqlx::{AnyConnection, QueryBuilder, Row};
 
 use crate::Result;
 
@@ -39,10 +39,12 @@ impl Names {
         }
     }
 
-    /// The names of `ids` (repeats allowed). An id with no account is simply absent.
+    /// The names of `ids` (repeats allowed). An id with no account is simply absent. Read on
+    /// the caller's connection: a second one taken from the pool while holding the first could
+    /// wait forever once every caller holds one.
     pub(crate) async fn of(
         &self,
-        db: &AnyPool,
+        db: &mut AnyConnection,
         ids: impl IntoIterator<Item = i64>,
     ) -> Result<HashMap<i64, Arc<Name>>> {
         let mut found = HashMap::new();
@@ -68,7 +70,7 @@ impl Names {
                 list.push_bind(*id);
             }
             q.push(")");
-            for row in q.build().fetch_all(db).await? {
+            for row in q.build().fetch_all(&mut *db).await? {
                 let id: i64 = row.try_get("id")?;
                 let name = Arc::new(Name {
                     username: row.try_get("username")?,

@@ -1,20 +1,22 @@
 //! Reading conversations as one participant sees them: the whole page in one query, last
-//! message, unread count and participants included. Never a query per conversation.
+//! message and unread count included, and the participants of every conversation on it from
+//! memory or in one more query ([`Rosters`](super::rosters::Rosters)). Never a query per
+//! conversation.
 //!
-//! The page comes back as one JSON document built in SQL: a page of 50 groups can hold
-//! hundreds of members, and fetched as rows each one costs a hop from SQLite's worker thread
-//! and an `AnyRow` of its own, which was most of the list's time (BENCHMARKS.md).
+//! Both come back as one JSON document built in SQL: a page of 50 groups can hold hundreds of
+//! members, and fetched as rows each one costs a hop from SQLite's worker thread and an
+//! `AnyRow` of its own, which was most of the list's time (BENCHMARKS.md).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use protocol::{
     Conversation, ConversationId, ConversationKind, Message, MessageId, Participant, PostId,
     PostRef, Role, User, UserId,
 };
-use sqlx::{QueryBuilder, Row};
+use sqlx::{AnyConnection, Connection, QueryBuilder, Row};
 
-use crate::accounts::Name;
+use super::rosters::{Member, Roster};
 use crate::storage::{parse_cursor, rfc3339};
 use crate::{Chat, Error, Result};
 
@@ -66,6 +68,65 @@ enum Walk {
 fn page_rows(limit: usize) -> i64 {
     i64::try_from(limit + 1).unwrap_or(i64::MAX)
 }
+
+/// The page: the two walks merged, each row with its conversation, last message and unread
+/// count, as one JSON document (one row): fetched as rows, each conversation cost a hop from
+/// SQLite's worker thread and an `AnyRow` of its own. Participants come apart
+/// ([`Chat::rosters_of`]).
+fn page_query(
+    me: UserId,
+    query: &ListQuery,
+    cursor: Option<(i64, i64)>,
+    limit: usize,
+) -> QueryBuilder<'static, sqlx::Any> {
+    let mut q = QueryBuilder::new("WITH page AS (SELECT * FROM (");
+    // Two walks, merged: memberships that keep their conversation's activity walk
+    // `participants_by_activity` in list order and stop at the page's length; those of
+    // wide conversations (migration 0004) are few per person and sorted by the
+    // conversation's own `updated_at`.
+    push_walk(&mut q, me, query, cursor, limit, Walk::Kept);
+    q.push(") UNION ALL SELECT * FROM (");
+    push_walk(&mut q, me, query, cursor, limit, Walk::Wide);
+    q.push(") ORDER BY activity_at DESC, id DESC LIMIT ")
+        .push_bind(page_rows(limit));
+    q.push(
+        ") SELECT json_group_array(json_array(c.id, c.kind, c.title, c.post_id, po.title, \
+         c.last_seq, c.version, c.updated_at, page.activity_at, \
+         CASE WHEN c.last_seq > page.last_read_seq THEN \
+         (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id \
+          AND m.seq > page.last_read_seq AND m.deleted = 0 AND m.sender_id <> ",
+    )
+    .push_bind(me.0);
+    // Read conversations (most of them) skip the count.
+    q.push(
+        ") ELSE 0 END, lm.id, lm.sender_id, lm.client_id, lm.body, lm.seq, lm.created_at, \
+         lm.edited_at, lm.deleted) ORDER BY page.activity_at DESC, c.id DESC) AS page \
+         FROM page JOIN conversations c ON c.id = page.id \
+         LEFT JOIN posts po ON po.id = c.post_id \
+         LEFT JOIN messages lm ON lm.conversation_id = c.id AND lm.seq = c.last_seq",
+    );
+    q
+}
+
+/// The rows of a page ([`page_query`]), in list order.
+async fn page_rows_of(
+    conn: &mut AnyConnection,
+    mut page: QueryBuilder<'_, sqlx::Any>,
+) -> Result<Vec<PageRow>> {
+    let page: String = page.build().fetch_one(&mut *conn).await?.try_get("page")?;
+    serde_json::from_str(&page).map_err(Error::internal)
+}
+
+/// The participants of the conversations whose ids the one parameter lists (a JSON array),
+/// each with the version they were read at, in one document. Participants are built as
+/// JSONB, which the outer `json_array` embeds as JSON (a subquery's text would lose its JSON
+/// subtype and be quoted as a string).
+const ROSTERS_SQL: &str = "\
+SELECT json_group_array(json_array(c.id, c.version, \
+  (SELECT jsonb_group_array(jsonb_array(pm.user_id, pm.role, pm.last_read_seq) \
+   ORDER BY pm.joined_at, pm.user_id) FROM participants pm WHERE pm.conversation_id = c.id))) \
+  AS rosters \
+FROM conversations c WHERE c.id IN (SELECT value FROM json_each(?))";
 
 /// One walk of the list's page: `me`'s memberships of one [`Walk`] that pass the filters, after
 /// `cursor`, in list order, at most a page and one of them, as rows (`id`, `last_read_seq`,
@@ -148,123 +209,158 @@ impl Chat {
             n => n.min(ListQuery::MAX_LIMIT),
         };
         let cursor = query.cursor.as_deref().map(parse_cursor).transpose()?;
-        let mut q = QueryBuilder::new("WITH page AS (SELECT * FROM (");
-        // Two walks, merged: memberships that keep their conversation's activity walk
-        // `participants_by_activity` in list order and stop at the page's length; those of
-        // wide conversations (migration 0004) are few per person and sorted by the
-        // conversation's own `updated_at`.
-        push_walk(&mut q, me, query, cursor, limit, Walk::Kept);
-        q.push(") UNION ALL SELECT * FROM (");
-        push_walk(&mut q, me, query, cursor, limit, Walk::Wide);
-        q.push(") ORDER BY activity_at DESC, id DESC LIMIT ")
-            .push_bind(page_rows(limit));
-        // The whole page comes back as one JSON document (one row): fetched as rows, each
-        // conversation cost a hop from SQLite's worker thread and an `AnyRow` of its own.
-        // Participants are built as JSONB, which the outer `json_array` embeds without
-        // parsing text again.
-        q.push(
-            ") SELECT json_group_array(json_array(c.id, c.kind, c.title, c.post_id, po.title, \
-             c.last_seq, c.version, c.updated_at, page.activity_at, \
-             CASE WHEN c.last_seq > page.last_read_seq THEN \
-             (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id \
-              AND m.seq > page.last_read_seq AND m.deleted = 0 AND m.sender_id <> ",
-        )
-        .push_bind(me.0);
-        // Read conversations (most of them) skip the count.
-        q.push(
-            ") ELSE 0 END, lm.id, lm.sender_id, lm.client_id, lm.body, lm.seq, lm.created_at, \
-             lm.edited_at, lm.deleted, \
-             (SELECT jsonb_group_array(jsonb_array(pm.user_id, pm.role, pm.last_read_seq) \
-              ORDER BY pm.joined_at, pm.user_id) \
-              FROM participants pm WHERE pm.conversation_id = c.id)) \
-             ORDER BY page.activity_at DESC, c.id DESC) AS page \
-             FROM page JOIN conversations c ON c.id = page.id \
-             LEFT JOIN posts po ON po.id = c.post_id \
-             LEFT JOIN messages lm ON lm.conversation_id = c.id AND lm.seq = c.last_seq",
-        );
-        let page: String = q
-            .build()
-            .fetch_one(&self.db().read)
-            .await?
-            .try_get("page")?;
-        let mut rows: Vec<PageRow> = serde_json::from_str(&page).map_err(Error::internal)?;
+        let mut conn = self.db().read.acquire().await?;
+        let mut rows = page_rows_of(&mut conn, page_query(me, query, cursor, limit)).await?;
+        // A conversation that changed between the page and its roster: read both again in
+        // one transaction, so the page shows one version of it (rare: the two reads are
+        // microseconds apart).
+        let rosters = match self.rosters_of(&mut conn, &rows).await? {
+            Some(rosters) => rosters,
+            None => {
+                let mut tx = conn.begin().await?;
+                rows = page_rows_of(&mut tx, page_query(me, query, cursor, limit)).await?;
+                let rosters = self
+                    .rosters_of(&mut tx, &rows)
+                    .await?
+                    .ok_or_else(|| Error::internal("a roster changed inside a transaction"))?;
+                tx.commit().await?;
+                rosters
+            }
+        };
+        drop(conn);
         let next_cursor = if rows.len() > limit {
             rows.truncate(limit);
             rows.last().map(|r| format!("{}.{}", r.activity_at, r.id))
         } else {
             None
         };
-        // Names come from memory (`accounts::Names`): joined from `users` here they were half
-        // of the page's time.
-        let people: Vec<i64> = rows
+        // Who is online: one look at the hub for the whole page.
+        let people: Vec<UserId> = rosters
             .iter()
-            .flat_map(|row| &row.members)
-            .map(|member| member.0)
+            .flat_map(|roster| &roster.members)
+            .map(|member| member.user)
             .collect();
-        let names = self.accounts().names().of(&self.db().read, people).await?;
+        let online: HashSet<UserId> = self.live().hub.online_among(&people).into_iter().collect();
         let conversations = rows
             .into_iter()
-            .map(|row| self.conversation_from_row(row, &names))
+            .zip(rosters)
+            .map(|(row, roster)| conversation_from_row(row, &roster, &online))
             .collect::<Result<Vec<_>>>()?;
         Ok((conversations, next_cursor))
     }
 
-    fn conversation_from_row(
+    /// The participants of every conversation on `rows`, at the version the row shows: from
+    /// memory where held ([`Rosters`](super::rosters::Rosters)), the rest in one query on
+    /// `conn`. `None` when a conversation has moved on since `rows` were read.
+    async fn rosters_of(
         &self,
-        row: PageRow,
-        names: &HashMap<i64, Arc<Name>>,
-    ) -> Result<Conversation> {
-        let post = row.post_id.map(|id| PostRef {
-            id: PostId(id),
-            title: row.post_title.unwrap_or_default(),
-        });
-        let last_message = match (row.lm_id, row.lm_seq) {
-            (Some(id), Some(seq)) => Some(Message {
-                id: MessageId(id),
-                conversation_id: ConversationId(row.id),
-                sender_id: UserId(row.lm_sender_id.unwrap_or_default()),
-                client_id: row.lm_client_id,
-                body: row.lm_body.unwrap_or_default(),
-                seq,
-                created_at: rfc3339(row.lm_created_at.unwrap_or_default()),
-                edited_at: row.lm_edited_at.map(rfc3339),
-                deleted: row.lm_deleted.unwrap_or_default() != 0,
-            }),
-            _ => None,
-        };
-        let hub = &self.live().hub;
-        let participants = row
-            .members
+        conn: &mut AnyConnection,
+        rows: &[PageRow],
+    ) -> Result<Option<Vec<Arc<Roster>>>> {
+        let rosters = self.rosters();
+        let held: Vec<Option<Arc<Roster>>> =
+            rows.iter().map(|r| rosters.at(r.id, r.version)).collect();
+        let missing: Vec<i64> = rows
+            .iter()
+            .zip(&held)
+            .filter(|(_, held)| held.is_none())
+            .map(|(row, _)| row.id)
+            .collect();
+        if missing.is_empty() {
+            return Ok(Some(held.into_iter().flatten().collect()));
+        }
+        let ids = serde_json::to_string(&missing).map_err(Error::internal)?;
+        let read: String = sqlx::query(ROSTERS_SQL)
+            .bind(ids)
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get("rosters")?;
+        let read: Vec<RosterRow> = serde_json::from_str(&read).map_err(Error::internal)?;
+        // Names come from memory (`accounts::Names`): joined from `users` here they were half
+        // of the page's time.
+        let people = read.iter().flat_map(|r| &r.2).map(|member| member.0);
+        let names = self.accounts().names().of(&mut *conn, people).await?;
+        let mut read: HashMap<i64, Arc<Roster>> = read
             .into_iter()
-            .map(|MemberRow(id, role, last_read_seq)| {
-                let name = names
-                    .get(&id)
-                    .ok_or_else(|| Error::internal("a participant without an account"))?;
-                Ok(Participant {
-                    user: User {
-                        id: UserId(id),
-                        username: name.username.clone(),
-                        display_name: name.display_name.clone(),
-                        online: hub.is_online(UserId(id)),
-                    },
-                    role: Role::parse(&role).ok_or_else(|| Error::internal("bad role"))?,
-                    last_read_seq,
-                })
+            .map(|RosterRow(id, version, members)| {
+                let members = members
+                    .into_iter()
+                    .map(|MemberRow(user, role, last_read_seq)| {
+                        Ok(Member {
+                            user: UserId(user),
+                            name: names.get(&user).cloned().ok_or_else(|| {
+                                Error::internal("a participant without an account")
+                            })?,
+                            role: Role::parse(&role).ok_or_else(|| Error::internal("bad role"))?,
+                            last_read_seq,
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                let roster = Arc::new(Roster { version, members });
+                rosters.keep(id, Arc::clone(&roster));
+                Ok((id, roster))
             })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Conversation {
-            id: ConversationId(row.id),
-            kind: ConversationKind::parse(&row.kind).ok_or_else(|| Error::internal("bad kind"))?,
-            title: row.title,
-            post,
-            participants,
-            last_message,
-            last_seq: row.last_seq,
-            unread_count: row.unread_count,
-            updated_at: rfc3339(row.updated_at),
-            version: row.version,
-        })
+            .collect::<Result<_>>()?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (row, held) in rows.iter().zip(held) {
+            match held.or_else(|| read.remove(&row.id)) {
+                Some(roster) if roster.version == row.version => out.push(roster),
+                _ => return Ok(None),
+            }
+        }
+        Ok(Some(out))
     }
+}
+
+fn conversation_from_row(
+    row: PageRow,
+    roster: &Roster,
+    online: &HashSet<UserId>,
+) -> Result<Conversation> {
+    let post = row.post_id.map(|id| PostRef {
+        id: PostId(id),
+        title: row.post_title.unwrap_or_default(),
+    });
+    let last_message = match (row.lm_id, row.lm_seq) {
+        (Some(id), Some(seq)) => Some(Message {
+            id: MessageId(id),
+            conversation_id: ConversationId(row.id),
+            sender_id: UserId(row.lm_sender_id.unwrap_or_default()),
+            client_id: row.lm_client_id,
+            body: row.lm_body.unwrap_or_default(),
+            seq,
+            created_at: rfc3339(row.lm_created_at.unwrap_or_default()),
+            edited_at: row.lm_edited_at.map(rfc3339),
+            deleted: row.lm_deleted.unwrap_or_default() != 0,
+        }),
+        _ => None,
+    };
+    let participants = roster
+        .members
+        .iter()
+        .map(|member| Participant {
+            user: User {
+                id: member.user,
+                username: member.name.username.clone(),
+                display_name: member.name.display_name.clone(),
+                online: online.contains(&member.user),
+            },
+            role: member.role,
+            last_read_seq: member.last_read_seq,
+        })
+        .collect();
+    Ok(Conversation {
+        id: ConversationId(row.id),
+        kind: ConversationKind::parse(&row.kind).ok_or_else(|| Error::internal("bad kind"))?,
+        title: row.title,
+        post,
+        participants,
+        last_message,
+        last_seq: row.last_seq,
+        unread_count: row.unread_count,
+        updated_at: rfc3339(row.updated_at),
+        version: row.version,
+    })
 }
 
 /// One conversation of the page, in the order the query's `json_array` lists the columns.
@@ -288,11 +384,14 @@ struct PageRow {
     lm_created_at: Option<i64>,
     lm_edited_at: Option<i64>,
     lm_deleted: Option<i64>,
-    members: Vec<MemberRow>,
 }
 
-/// One participant as the `members` column lists it: user id, role, read position (an array,
-/// not an object: shorter to build and to parse).
+/// One conversation's participants as [`ROSTERS_SQL`] lists them: id, version, members.
+#[derive(serde::Deserialize)]
+struct RosterRow(i64, i64, Vec<MemberRow>);
+
+/// One participant: user id, role, read position (an array, not an object: shorter to build
+/// and to parse).
 #[derive(serde::Deserialize)]
 struct MemberRow(i64, String, i64);
 

@@ -1,0 +1,125 @@
+//! The list keeps each conversation's participants in memory by version
+//! (`conversations::rosters`): what it shows must still follow every change, at once, and a
+//! page must never mix two versions of one conversation.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use chat::conversations::ListQuery;
+use chat::Chat;
+use protocol::{Conversation, ConversationId, CreateConversation, Role, SendMessage, UserId};
+
+/// The conversation as `me` sees it, read both ways the service offers (the list and one
+/// conversation), which must agree.
+async fn seen(chat: &Chat, me: UserId, id: ConversationId) -> Conversation {
+    let one = chat.conversation(me, id).await.unwrap();
+    let (page, _) = chat
+        .list_conversations(me, &ListQuery::default())
+        .await
+        .unwrap();
+    let listed = page.into_iter().find(|c| c.id == id).unwrap();
+    assert_eq!(listed, one, "the list and the conversation agree");
+    one
+}
+
+fn member(conversation: &Conversation, user: UserId) -> Option<(Role, i64)> {
+    conversation
+        .participants
+        .iter()
+        .find(|p| p.user.id == user)
+        .map(|p| (p.role, p.last_read_seq))
+}
+
+#[tokio::test]
+async fn the_list_follows_every_change_to_participants() {
+    let dir = tempfile::tempdir().unwrap();
+    let (chat, u) = common::start(&dir.path().join("r.db"), &["ann", "bob", "cat", "dan"]).await;
+    let (group, _) = chat
+        .create_conversation(u[0], CreateConversation::group("g", vec![u[1], u[2]]))
+        .await
+        .unwrap();
+    let id = group.id;
+    assert_eq!(seen(&chat, u[0], id).await.participants.len(), 3);
+
+    let send = |who: UserId, text: &str| {
+        let request = SendMessage {
+            body: text.to_owned(),
+            client_id: None,
+        };
+        chat.send_message(who, id, request)
+    };
+    send(u[0], "one").await.unwrap();
+    send(u[0], "two").await.unwrap();
+    let now = seen(&chat, u[1], id).await;
+    assert_eq!(member(&now, u[0]), Some((Role::Owner, 2)), "a send reads");
+    assert_eq!(member(&now, u[1]), Some((Role::Member, 0)));
+
+    chat.mark_read(u[1], id, 2).await.unwrap();
+    assert_eq!(
+        member(&seen(&chat, u[0], id).await, u[1]),
+        Some((Role::Member, 2))
+    );
+
+    chat.set_role(u[0], id, u[2], Role::Admin).await.unwrap();
+    assert_eq!(
+        member(&seen(&chat, u[1], id).await, u[2]),
+        Some((Role::Admin, 0))
+    );
+
+    chat.add_participant(u[2], id, u[3], None).await.unwrap();
+    let now = seen(&chat, u[0], id).await;
+    assert_eq!(member(&now, u[3]), Some((Role::Member, 2)));
+    assert_eq!(now.participants.len(), 4);
+
+    chat.remove_participant(u[0], id, u[1]).await.unwrap();
+    let now = seen(&chat, u[0], id).await;
+    assert_eq!(member(&now, u[1]), None);
+    let order: Vec<UserId> = now.participants.iter().map(|p| p.user.id).collect();
+    assert_eq!(order, vec![u[0], u[2], u[3]], "still in joining order");
+}
+
+/// A sender's read position moves with their send, in the same transaction: on any page,
+/// the only sender's read position is the conversation's `last_seq`. A page whose
+/// participants came from a later version than its row would show more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_never_mixes_versions() {
+    let dir = tempfile::tempdir().unwrap();
+    let (chat, u) = common::start(&dir.path().join("v.db"), &["ann", "bob"]).await;
+    let (direct, _) = chat
+        .create_conversation(u[0], CreateConversation::direct(u[1]))
+        .await
+        .unwrap();
+    let id = direct.id;
+    const SENDS: i64 = 400;
+    let bob = u[1];
+    let sender = tokio::spawn({
+        let chat = chat.clone();
+        async move {
+            for i in 0..SENDS {
+                let request = SendMessage {
+                    body: format!("m{i}"),
+                    client_id: None,
+                };
+                chat.send_message(bob, id, request).await.unwrap();
+            }
+        }
+    });
+    let mut pages = 0;
+    while !sender.is_finished() {
+        let (page, _) = chat
+            .list_conversations(u[0], &ListQuery::default())
+            .await
+            .unwrap();
+        let c = &page[0];
+        let (_, bob_read) = member(c, u[1]).unwrap();
+        assert_eq!(
+            bob_read, c.last_seq,
+            "participants and row from one version"
+        );
+        pages += 1;
+    }
+    sender.await.unwrap();
+    assert!(pages > 10, "the list ran beside the sends ({pages} pages)");
+    assert_eq!(seen(&chat, u[0], id).await.last_seq, SENDS);
+}
