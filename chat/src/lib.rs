@@ -71,8 +71,8 @@ struct Inner {
     db: Db,
     accounts: accounts::Accounts,
     live: live::Live,
-    /// Conversations' participants by version, for the list (`conversations::rosters`).
-    rosters: conversations::Rosters,
+    /// Conversations as they were at a version, for the list (`conversations::snapshots`).
+    snapshots: conversations::Snapshots,
     /// The queue of the writer task that stores sends in batches (`messages::send`).
     sends: tokio::sync::mpsc::Sender<messages::SendJob>,
 }
@@ -89,7 +89,7 @@ impl Chat {
                 db,
                 accounts,
                 live: live::Live::default(),
-                rosters: conversations::Rosters::new(),
+                snapshots: conversations::Snapshots::new(),
                 sends,
             }),
         };
@@ -110,8 +110,8 @@ impl Chat {
         &self.inner.accounts
     }
 
-    fn rosters(&self) -> &conversations::Rosters {
-        &self.inner.rosters
+    fn snapshots(&self) -> &conversations::Snapshots {
+        &self.inner.snapshots
     }
 
     fn sends(&self) -> &tokio::sync::mpsc::Sender<messages::SendJob> {

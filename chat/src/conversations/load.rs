@@ -1,7 +1,7 @@
-//! Reading conversations as one participant sees them: the whole page in one query, last
-//! message and unread count included, and the participants of every conversation on it from
-//! memory or in one more query ([`Rosters`](super::rosters::Rosters)). Never a query per
-//! conversation.
+//! Reading conversations as one participant sees them: the page (each conversation's place,
+//! version and unread count) in one query, and the rest of every conversation on it (title,
+//! last message, participants) from memory at that version or in one more query
+//! ([`Snapshots`](super::snapshots::Snapshots)). Never a query per conversation.
 //!
 //! Both come back as one JSON document built in SQL: a page of 50 groups can hold hundreds of
 //! members, and fetched as rows each one costs a hop from SQLite's worker thread and an
@@ -16,7 +16,8 @@ use protocol::{
 };
 use sqlx::{AnyConnection, Connection, QueryBuilder, Row};
 
-use super::rosters::{Member, Roster};
+use super::snapshots::{Member, Snapshot};
+use crate::accounts::Name;
 use crate::storage::{parse_cursor, rfc3339};
 use crate::{Chat, Error, Result};
 
@@ -69,10 +70,10 @@ fn page_rows(limit: usize) -> i64 {
     i64::try_from(limit + 1).unwrap_or(i64::MAX)
 }
 
-/// The page: the two walks merged, each row with its conversation, last message and unread
-/// count, as one JSON document (one row): fetched as rows, each conversation cost a hop from
-/// SQLite's worker thread and an `AnyRow` of its own. Participants come apart
-/// ([`Chat::rosters_of`]).
+/// The page: the two walks merged, each row with its conversation's version and the viewer's
+/// unread count, as one JSON document (one row): fetched as rows, each conversation cost a hop
+/// from SQLite's worker thread and an `AnyRow` of its own. The rest of each conversation comes
+/// from its snapshot ([`Chat::snapshots_of`]).
 fn page_query(
     me: UserId,
     query: &ListQuery,
@@ -90,8 +91,7 @@ fn page_query(
     q.push(") ORDER BY activity_at DESC, id DESC LIMIT ")
         .push_bind(page_rows(limit));
     q.push(
-        ") SELECT json_group_array(json_array(c.id, c.kind, c.title, c.post_id, po.title, \
-         c.last_seq, c.version, c.updated_at, page.activity_at, \
+        ") SELECT json_group_array(json_array(c.id, c.version, page.activity_at, \
          CASE WHEN c.last_seq > page.last_read_seq THEN \
          (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id \
           AND m.seq > page.last_read_seq AND m.deleted = 0 AND m.sender_id <> ",
@@ -99,11 +99,8 @@ fn page_query(
     .push_bind(me.0);
     // Read conversations (most of them) skip the count.
     q.push(
-        ") ELSE 0 END, lm.id, lm.sender_id, lm.client_id, lm.body, lm.seq, lm.created_at, \
-         lm.edited_at, lm.deleted) ORDER BY page.activity_at DESC, c.id DESC) AS page \
-         FROM page JOIN conversations c ON c.id = page.id \
-         LEFT JOIN posts po ON po.id = c.post_id \
-         LEFT JOIN messages lm ON lm.conversation_id = c.id AND lm.seq = c.last_seq",
+        ") ELSE 0 END) ORDER BY page.activity_at DESC, c.id DESC) AS page \
+         FROM page JOIN conversations c ON c.id = page.id",
     );
     q
 }
@@ -117,16 +114,21 @@ async fn page_rows_of(
     serde_json::from_str(&page).map_err(Error::internal)
 }
 
-/// The participants of the conversations whose ids the one parameter lists (a JSON array),
-/// each with the version they were read at, in one document. Participants are built as
-/// JSONB, which the outer `json_array` embeds as JSON (a subquery's text would lose its JSON
-/// subtype and be quoted as a string).
-const ROSTERS_SQL: &str = "\
-SELECT json_group_array(json_array(c.id, c.version, \
+/// The conversations whose ids the one parameter lists (a JSON array) as everyone sees them,
+/// each with the version it was read at, in one document: the columns of [`SnapshotRow`].
+/// Participants are built as JSONB, which the outer `json_array` embeds as JSON (a subquery's
+/// text would lose its JSON subtype and be quoted as a string).
+const SNAPSHOTS_SQL: &str = "\
+SELECT json_group_array(json_array(c.id, c.version, c.kind, c.title, c.post_id, po.title, \
+  c.last_seq, c.updated_at, lm.id, lm.sender_id, lm.client_id, lm.body, lm.seq, lm.created_at, \
+  lm.edited_at, lm.deleted, \
   (SELECT jsonb_group_array(jsonb_array(pm.user_id, pm.role, pm.last_read_seq) \
    ORDER BY pm.joined_at, pm.user_id) FROM participants pm WHERE pm.conversation_id = c.id))) \
-  AS rosters \
-FROM conversations c WHERE c.id IN (SELECT value FROM json_each(?))";
+  AS snapshots \
+FROM conversations c \
+LEFT JOIN posts po ON po.id = c.post_id \
+LEFT JOIN messages lm ON lm.conversation_id = c.id AND lm.seq = c.last_seq \
+WHERE c.id IN (SELECT value FROM json_each(?))";
 
 /// One walk of the list's page: `me`'s memberships of one [`Walk`] that pass the filters, after
 /// `cursor`, in list order, at most a page and one of them, as rows (`id`, `last_read_seq`,
@@ -211,20 +213,20 @@ impl Chat {
         let cursor = query.cursor.as_deref().map(parse_cursor).transpose()?;
         let mut conn = self.db().read.acquire().await?;
         let mut rows = page_rows_of(&mut conn, page_query(me, query, cursor, limit)).await?;
-        // A conversation that changed between the page and its roster: read both again in
+        // A conversation that changed between the page and its snapshot: read both again in
         // one transaction, so the page shows one version of it (rare: the two reads are
         // microseconds apart).
-        let rosters = match self.rosters_of(&mut conn, &rows).await? {
-            Some(rosters) => rosters,
+        let snapshots = match self.snapshots_of(&mut conn, &rows).await? {
+            Some(snapshots) => snapshots,
             None => {
                 let mut tx = conn.begin().await?;
                 rows = page_rows_of(&mut tx, page_query(me, query, cursor, limit)).await?;
-                let rosters = self
-                    .rosters_of(&mut tx, &rows)
+                let snapshots = self
+                    .snapshots_of(&mut tx, &rows)
                     .await?
-                    .ok_or_else(|| Error::internal("a roster changed inside a transaction"))?;
+                    .ok_or_else(|| Error::internal("a snapshot changed inside a transaction"))?;
                 tx.commit().await?;
-                rosters
+                snapshots
             }
         };
         drop(conn);
@@ -235,31 +237,31 @@ impl Chat {
             None
         };
         // Who is online: one look at the hub for the whole page.
-        let people: Vec<UserId> = rosters
+        let people: Vec<UserId> = snapshots
             .iter()
-            .flat_map(|roster| &roster.members)
+            .flat_map(|snapshot| &snapshot.members)
             .map(|member| member.user)
             .collect();
         let online: HashSet<UserId> = self.live().hub.online_among(&people).into_iter().collect();
         let conversations = rows
-            .into_iter()
-            .zip(rosters)
-            .map(|(row, roster)| conversation_from_row(row, &roster, &online))
-            .collect::<Result<Vec<_>>>()?;
+            .iter()
+            .zip(snapshots)
+            .map(|(row, snapshot)| conversation(row, &snapshot, &online))
+            .collect();
         Ok((conversations, next_cursor))
     }
 
-    /// The participants of every conversation on `rows`, at the version the row shows: from
-    /// memory where held ([`Rosters`](super::rosters::Rosters)), the rest in one query on
-    /// `conn`. `None` when a conversation has moved on since `rows` were read.
-    async fn rosters_of(
+    /// Every conversation on `rows` at the version the row shows: from memory where held
+    /// ([`Snapshots`](super::snapshots::Snapshots)), the rest in one query on `conn`. `None`
+    /// when a conversation has moved on since `rows` were read.
+    async fn snapshots_of(
         &self,
         conn: &mut AnyConnection,
         rows: &[PageRow],
-    ) -> Result<Option<Vec<Arc<Roster>>>> {
-        let rosters = self.rosters();
-        let held: Vec<Option<Arc<Roster>>> =
-            rows.iter().map(|r| rosters.at(r.id, r.version)).collect();
+    ) -> Result<Option<Vec<Arc<Snapshot>>>> {
+        let snapshots = self.snapshots();
+        let held: Vec<Option<Arc<Snapshot>>> =
+            rows.iter().map(|r| snapshots.at(r.id, r.version)).collect();
         let missing: Vec<i64> = rows
             .iter()
             .zip(&held)
@@ -270,41 +272,29 @@ impl Chat {
             return Ok(Some(held.into_iter().flatten().collect()));
         }
         let ids = serde_json::to_string(&missing).map_err(Error::internal)?;
-        let read: String = sqlx::query(ROSTERS_SQL)
+        let read: String = sqlx::query(SNAPSHOTS_SQL)
             .bind(ids)
             .fetch_one(&mut *conn)
             .await?
-            .try_get("rosters")?;
-        let read: Vec<RosterRow> = serde_json::from_str(&read).map_err(Error::internal)?;
+            .try_get("snapshots")?;
+        let read: Vec<SnapshotRow> = serde_json::from_str(&read).map_err(Error::internal)?;
         // Names come from memory (`accounts::Names`): joined from `users` here they were half
         // of the page's time.
-        let people = read.iter().flat_map(|r| &r.2).map(|member| member.0);
+        let people = read.iter().flat_map(|r| &r.members).map(|member| member.0);
         let names = self.accounts().names().of(&mut *conn, people).await?;
-        let mut read: HashMap<i64, Arc<Roster>> = read
+        let mut read: HashMap<i64, Arc<Snapshot>> = read
             .into_iter()
-            .map(|RosterRow(id, version, members)| {
-                let members = members
-                    .into_iter()
-                    .map(|MemberRow(user, role, last_read_seq)| {
-                        Ok(Member {
-                            user: UserId(user),
-                            name: names.get(&user).cloned().ok_or_else(|| {
-                                Error::internal("a participant without an account")
-                            })?,
-                            role: Role::parse(&role).ok_or_else(|| Error::internal("bad role"))?,
-                            last_read_seq,
-                        })
-                    })
-                    .collect::<Result<Vec<_>>>()?;
-                let roster = Arc::new(Roster { version, members });
-                rosters.keep(id, Arc::clone(&roster));
-                Ok((id, roster))
+            .map(|row| {
+                let id = row.id;
+                let snapshot = Arc::new(snapshot(row, &names)?);
+                snapshots.keep(id, Arc::clone(&snapshot));
+                Ok((id, snapshot))
             })
             .collect::<Result<_>>()?;
         let mut out = Vec::with_capacity(rows.len());
         for (row, held) in rows.iter().zip(held) {
             match held.or_else(|| read.remove(&row.id)) {
-                Some(roster) if roster.version == row.version => out.push(roster),
+                Some(snapshot) if snapshot.version == row.version => out.push(snapshot),
                 _ => return Ok(None),
             }
         }
@@ -312,11 +302,8 @@ impl Chat {
     }
 }
 
-fn conversation_from_row(
-    row: PageRow,
-    roster: &Roster,
-    online: &HashSet<UserId>,
-) -> Result<Conversation> {
+/// A conversation as [`SNAPSHOTS_SQL`] read it.
+fn snapshot(row: SnapshotRow, names: &HashMap<i64, Arc<Name>>) -> Result<Snapshot> {
     let post = row.post_id.map(|id| PostRef {
         id: PostId(id),
         title: row.post_title.unwrap_or_default(),
@@ -335,7 +322,37 @@ fn conversation_from_row(
         }),
         _ => None,
     };
-    let participants = roster
+    let members = row
+        .members
+        .into_iter()
+        .map(|MemberRow(user, role, last_read_seq)| {
+            Ok(Member {
+                user: UserId(user),
+                name: names
+                    .get(&user)
+                    .cloned()
+                    .ok_or_else(|| Error::internal("a participant without an account"))?,
+                role: Role::parse(&role).ok_or_else(|| Error::internal("bad role"))?,
+                last_read_seq,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Snapshot {
+        version: row.version,
+        kind: ConversationKind::parse(&row.kind).ok_or_else(|| Error::internal("bad kind"))?,
+        title: row.title,
+        post,
+        last_seq: row.last_seq,
+        updated_at: row.updated_at,
+        last_message,
+        members,
+    })
+}
+
+/// A conversation as `me` sees it: its snapshot, with the viewer's own unread count and
+/// everyone's presence now.
+fn conversation(row: &PageRow, snapshot: &Snapshot, online: &HashSet<UserId>) -> Conversation {
+    let participants = snapshot
         .members
         .iter()
         .map(|member| Participant {
@@ -349,33 +366,40 @@ fn conversation_from_row(
             last_read_seq: member.last_read_seq,
         })
         .collect();
-    Ok(Conversation {
+    Conversation {
         id: ConversationId(row.id),
-        kind: ConversationKind::parse(&row.kind).ok_or_else(|| Error::internal("bad kind"))?,
-        title: row.title,
-        post,
+        kind: snapshot.kind,
+        title: snapshot.title.clone(),
+        post: snapshot.post.clone(),
         participants,
-        last_message,
-        last_seq: row.last_seq,
+        last_message: snapshot.last_message.clone(),
+        last_seq: snapshot.last_seq,
         unread_count: row.unread_count,
-        updated_at: rfc3339(row.updated_at),
-        version: row.version,
-    })
+        updated_at: rfc3339(snapshot.updated_at),
+        version: snapshot.version,
+    }
 }
 
-/// One conversation of the page, in the order the query's `json_array` lists the columns.
+/// One conversation of the page, in the order [`page_query`]'s `json_array` lists the columns.
 #[derive(serde::Deserialize)]
 struct PageRow {
     id: i64,
+    version: i64,
+    activity_at: i64,
+    unread_count: i64,
+}
+
+/// One conversation in the order [`SNAPSHOTS_SQL`]'s `json_array` lists the columns.
+#[derive(serde::Deserialize)]
+struct SnapshotRow {
+    id: i64,
+    version: i64,
     kind: String,
     title: Option<String>,
     post_id: Option<i64>,
     post_title: Option<String>,
     last_seq: i64,
-    version: i64,
     updated_at: i64,
-    activity_at: i64,
-    unread_count: i64,
     lm_id: Option<i64>,
     lm_sender_id: Option<i64>,
     lm_client_id: Option<String>,
@@ -384,11 +408,8 @@ struct PageRow {
     lm_created_at: Option<i64>,
     lm_edited_at: Option<i64>,
     lm_deleted: Option<i64>,
+    members: Vec<MemberRow>,
 }
-
-/// One conversation's participants as [`ROSTERS_SQL`] lists them: id, version, members.
-#[derive(serde::Deserialize)]
-struct RosterRow(i64, i64, Vec<MemberRow>);
 
 /// One participant: user id, role, read position (an array, not an object: shorter to build
 /// and to parse).

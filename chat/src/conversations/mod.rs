@@ -3,7 +3,7 @@
 mod access;
 mod load;
 mod participants;
-mod rosters;
+mod snapshots;
 
 use protocol::{
     Conversation, ConversationId, ConversationKind, CreateConversation, FieldError, GroupTitle,
@@ -17,7 +17,7 @@ use crate::storage::{is_unique_violation, now_ms};
 use crate::{Chat, Error, Result};
 pub(crate) use access::{membership, Membership};
 pub use load::ListQuery;
-pub(crate) use rosters::Rosters;
+pub(crate) use snapshots::Snapshots;
 
 impl Chat {
     /// Creates a conversation, or for direct and post-linked ones returns the existing one.

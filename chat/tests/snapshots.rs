@@ -1,5 +1,5 @@
-//! The list keeps each conversation's participants in memory by version
-//! (`conversations::rosters`): what it shows must still follow every change, at once, and a
+//! The list keeps each conversation in memory as it was at a version
+//! (`conversations::snapshots`): what it shows must still follow every change, at once, and a
 //! page must never mix two versions of one conversation.
 
 #![allow(clippy::unwrap_used)]
@@ -32,7 +32,7 @@ fn member(conversation: &Conversation, user: UserId) -> Option<(Role, i64)> {
 }
 
 #[tokio::test]
-async fn the_list_follows_every_change_to_participants() {
+async fn the_list_follows_every_change_to_the_conversation() {
     let dir = tempfile::tempdir().unwrap();
     let (chat, u) = common::start(&dir.path().join("r.db"), &["ann", "bob", "cat", "dan"]).await;
     let (group, _) = chat
@@ -50,10 +50,26 @@ async fn the_list_follows_every_change_to_participants() {
         chat.send_message(who, id, request)
     };
     send(u[0], "one").await.unwrap();
-    send(u[0], "two").await.unwrap();
+    let two = send(u[0], "two").await.unwrap().message;
     let now = seen(&chat, u[1], id).await;
     assert_eq!(member(&now, u[0]), Some((Role::Owner, 2)), "a send reads");
     assert_eq!(member(&now, u[1]), Some((Role::Member, 0)));
+    assert_eq!(now.last_message.unwrap().body, "two");
+    assert_eq!(now.unread_count, 2);
+
+    chat.edit_message(u[0], two.id, "two, edited")
+        .await
+        .unwrap();
+    let last = seen(&chat, u[1], id).await.last_message.unwrap();
+    assert_eq!(last.body, "two, edited");
+    assert!(last.edited_at.is_some());
+    chat.delete_message(u[0], two.id).await.unwrap();
+    let now = seen(&chat, u[1], id).await;
+    assert!(now.last_message.unwrap().deleted);
+    assert_eq!(now.unread_count, 1, "a deleted message is not unread");
+
+    chat.rename_conversation(u[0], id, "h").await.unwrap();
+    assert_eq!(seen(&chat, u[2], id).await.title.as_deref(), Some("h"));
 
     chat.mark_read(u[1], id, 2).await.unwrap();
     assert_eq!(
@@ -79,9 +95,11 @@ async fn the_list_follows_every_change_to_participants() {
     assert_eq!(order, vec![u[0], u[2], u[3]], "still in joining order");
 }
 
-/// A sender's read position moves with their send, in the same transaction: on any page,
-/// the only sender's read position is the conversation's `last_seq`. A page whose
-/// participants came from a later version than its row would show more.
+/// Everything on a page comes from one version of each conversation: its snapshot (title,
+/// last message, participants) and the viewer's own unread count. Here the viewer never reads
+/// and only the other person sends, so every message is unread: a page whose snapshot came
+/// from a later version than its row would show more messages than unread ones; and the
+/// sender's read position moves with each send, in the same transaction.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_page_never_mixes_versions() {
     let dir = tempfile::tempdir().unwrap();
@@ -112,11 +130,12 @@ async fn a_page_never_mixes_versions() {
             .await
             .unwrap();
         let c = &page[0];
-        let (_, bob_read) = member(c, u[1]).unwrap();
         assert_eq!(
-            bob_read, c.last_seq,
-            "participants and row from one version"
+            c.unread_count, c.last_seq,
+            "the row and the snapshot of one version"
         );
+        assert_eq!(member(c, u[1]).unwrap().1, c.last_seq);
+        assert_eq!(c.last_message.as_ref().map_or(0, |m| m.seq), c.last_seq);
         pages += 1;
     }
     sender.await.unwrap();
