@@ -299,17 +299,26 @@ async fn send(
     let run_id: u32 = OsRng.gen();
     measure::run("send (durable commit)", budget(5_000), |i| {
         let (id, _) = mine[rng.gen_range(0..mine.len())];
-        let request = SendMessage {
-            body: format!("benchmark message {i}: see you at the meetup on Friday"),
-            client_id: Some(format!("bench-{run_id:08x}-{i}")),
-        };
-        async move {
-            let sent = chat.send_message(focus, id, request).await?;
-            anyhow::ensure!(sent.created, "a send was taken for a repeat");
-            Ok(())
-        }
+        send_new(chat, focus, id, i, format!("bench-{run_id:08x}-{i}"))
     })
     .await
+}
+
+/// Send number `i`, which must be stored as a new message (its client id never used before).
+async fn send_new(
+    chat: &Chat,
+    focus: UserId,
+    id: ConversationId,
+    i: u64,
+    client_id: String,
+) -> Result<()> {
+    let request = SendMessage {
+        body: format!("benchmark message {i}: see you at the meetup on Friday"),
+        client_id: Some(client_id),
+    };
+    let sent = chat.send_message(focus, id, request).await?;
+    anyhow::ensure!(sent.created, "a send was taken for a repeat");
+    Ok(())
 }
 
 /// Sends from [`SEND_CALLERS`] callers at once: what the service persists per second when
@@ -325,15 +334,7 @@ async fn send_concurrent(
     measure::run_concurrent(&name, budget(100_000), SEND_CALLERS, |i| {
         // Spread over the focus user's conversations without a shared random generator.
         let (id, _) = mine[(i.wrapping_mul(2_654_435_761) % mine.len() as u64) as usize];
-        let request = SendMessage {
-            body: format!("benchmark message {i}: see you at the meetup on Friday"),
-            client_id: Some(format!("bench-{run_id:08x}-c{i}")),
-        };
-        async move {
-            let sent = chat.send_message(focus, id, request).await?;
-            anyhow::ensure!(sent.created, "a send was taken for a repeat");
-            Ok(())
-        }
+        send_new(chat, focus, id, i, format!("bench-{run_id:08x}-c{i}"))
     })
     .await
 }
