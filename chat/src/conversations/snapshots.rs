@@ -8,7 +8,8 @@
 //! rest only where no snapshot at that version is held. A page of the benchmark's database
 //! names 600 participants, 268 of them in one group: built in SQL for every call, they and the
 //! last messages were most of the list's time (BENCHMARKS.md). Nothing goes stale and several
-//! nodes need no invalidation: the database says which version is current.
+//! nodes need no invalidation: the database says which version is current. Bounded by size:
+//! the least used are dropped, and read again when next listed.
 
 use std::sync::Arc;
 
@@ -42,31 +43,36 @@ pub(crate) struct Snapshot {
     pub members: Vec<Member>,
 }
 
-/// Weight held at most, about one participant's worth (32 bytes, names shared) per unit: the
-/// snapshot itself and its last message count as 8 units (a message body averages a few
-/// hundred bytes), so about 10 MB.
-const CAPACITY: u64 = 300_000;
+/// Bytes held at most, roughly: 16 MB however long the bodies of the last messages are.
+const CAPACITY: u64 = 16 << 20;
 /// Snapshots held, for quick_cache's sizing (a guess at the mean: most conversations are
 /// small).
 const SNAPSHOTS: usize = 30_000;
 
+/// A snapshot's size, roughly: its texts at their length, 32 bytes a participant (names are
+/// shared with `accounts::Names`), 200 for the rest.
 #[derive(Clone)]
-struct ByMembers;
+struct BySize;
 
-impl Weighter<i64, Arc<Snapshot>> for ByMembers {
+impl Weighter<i64, Arc<Snapshot>> for BySize {
     fn weight(&self, _: &i64, snapshot: &Arc<Snapshot>) -> u64 {
-        8 + snapshot.members.len() as u64
+        let text = snapshot.title.as_ref().map_or(0, String::len)
+            + snapshot.post.as_ref().map_or(0, |post| post.title.len())
+            + snapshot.last_message.as_ref().map_or(0, |message| {
+                message.body.len() + message.client_id.as_ref().map_or(0, String::len)
+            });
+        200 + 32 * snapshot.members.len() as u64 + text as u64
     }
 }
 
 pub(crate) struct Snapshots {
-    cache: Cache<i64, Arc<Snapshot>, ByMembers>,
+    cache: Cache<i64, Arc<Snapshot>, BySize>,
 }
 
 impl Snapshots {
     pub(crate) fn new() -> Self {
         Self {
-            cache: Cache::with_weighter(SNAPSHOTS, CAPACITY, ByMembers),
+            cache: Cache::with_weighter(SNAPSHOTS, CAPACITY, BySize),
         }
     }
 
