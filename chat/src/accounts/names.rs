@@ -3,9 +3,11 @@
 //! A page of the list shows every participant of every conversation on it, hundreds of people.
 //! Joined from `users` in SQLite, they were half of the page's time (BENCHMARKS.md); from here,
 //! each costs a hash lookup. Names never change once an account exists (no endpoint edits
-//! them), so nothing here goes stale and several nodes need no invalidation; an endpoint that
-//! edits them must remove the person here. Bounded: people not seen lately are dropped and read
-//! again, all of a page's misses in one query.
+//! them), so nothing here goes stale and several nodes need no invalidation. The list's
+//! snapshots (`conversations::snapshots`) keep the names they were built with, under a
+//! conversation version a rename of a person does not bump: an endpoint that edits names must
+//! remove the person here and drop the snapshots that name them. Bounded: people not seen
+//! lately are dropped and read again, all of a page's misses in one query.
 
 use std::collections::HashMap;
 use std::sync::Arc;
