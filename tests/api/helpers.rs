@@ -66,6 +66,8 @@ impl TestApp {
         Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
+            // A page that never finishes fails its test instead of stalling the run.
+            .timeout(std::time::Duration::from_secs(60))
             .build()
             .expect("client")
     }

@@ -2,19 +2,30 @@
 
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
-use protocol::{Conversation, User, UserId};
+use protocol::{Conversation, ConversationList, User, UserId};
 
 use crate::conversations::{display_title, my_conversations};
 use crate::session::{current_user, SignOut};
 
+/// Every resource of the page is made here, outside any `<Suspense>`, and only read inside:
+/// a resource made by a view that a `Suspend` renders can leave the server's response
+/// unfinished (leptos-rs/leptos#4851, #4866), and loading both at once saves a round trip.
 #[component]
 pub fn Home() -> impl IntoView {
     let me = Resource::new(|| (), |_| current_user());
+    let filter = ListFilter {
+        query: RwSignal::new(String::new()),
+        unread_only: RwSignal::new(false),
+    };
+    let list = Resource::new(
+        move || (filter.query.get(), filter.unread_only.get()),
+        |(q, unread)| my_conversations(q, unread),
+    );
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match me.await {
-                    Ok(Some(user)) => view! { <Shell user /> }.into_any(),
+                    Ok(Some(user)) => view! { <Shell user filter list /> }.into_any(),
                     Ok(None) => {
                         signed_out_status();
                         view! { <Redirect path="/signin" /> }.into_any()
@@ -35,8 +46,18 @@ fn signed_out_status() {
     }
 }
 
+/// What the conversation list is filtered by.
+#[derive(Clone, Copy)]
+struct ListFilter {
+    query: RwSignal<String>,
+    unread_only: RwSignal<bool>,
+}
+
+/// The list as the filter asks for it.
+type ListResource = Resource<Result<ConversationList, ServerFnError>>;
+
 #[component]
-fn Shell(user: User) -> impl IntoView {
+fn Shell(user: User, filter: ListFilter, list: ListResource) -> impl IntoView {
     let sign_out = ServerAction::<SignOut>::new();
     let name = user.display_name.clone();
     view! {
@@ -53,7 +74,7 @@ fn Shell(user: User) -> impl IntoView {
                 </ActionForm>
             </header>
             <div class="panes">
-                <ConversationNav me=user.id />
+                <ConversationNav me=user.id filter list />
                 <main class="chat-pane">
                     <p class="placeholder">"Pick a conversation to start chatting."</p>
                 </main>
@@ -64,13 +85,8 @@ fn Shell(user: User) -> impl IntoView {
 
 /// The conversation list with search and an unread filter; one server call per change.
 #[component]
-fn ConversationNav(me: UserId) -> impl IntoView {
-    let (query, set_query) = signal(String::new());
-    let (unread_only, set_unread_only) = signal(false);
-    let list = Resource::new(
-        move || (query.get(), unread_only.get()),
-        |(q, unread)| my_conversations(q, unread),
-    );
+fn ConversationNav(me: UserId, filter: ListFilter, list: ListResource) -> impl IntoView {
+    let ListFilter { query, unread_only } = filter;
     view! {
         <nav class="conversations" aria-label="Conversations">
             <h2>"Conversations"</h2>
@@ -80,13 +96,13 @@ fn ConversationNav(me: UserId) -> impl IntoView {
                     aria-label="Search conversations"
                     placeholder="Search"
                     prop:value=query
-                    on:input=move |ev| set_query.set(event_target_value(&ev))
+                    on:input=move |ev| query.set(event_target_value(&ev))
                 />
                 <label class="toggle">
                     <input
                         type="checkbox"
                         prop:checked=unread_only
-                        on:change=move |ev| set_unread_only.set(event_target_checked(&ev))
+                        on:change=move |ev| unread_only.set(event_target_checked(&ev))
                     />
                     "Unread only"
                 </label>
