@@ -25,6 +25,9 @@ pub use server::Target;
 
 use record::Outcome;
 
+/// What Chromium sends as `Accept-Encoding`.
+const BROWSER_ENCODINGS: &str = "gzip, deflate, br, zstd";
+
 /// Where results go, for every load command.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Output {
@@ -170,6 +173,7 @@ pub async fn compare(out: Output) -> Result<String> {
         seconds: 10.0,
         concurrency: 64,
         db: None,
+        accept_encoding: None,
     };
     for target in both {
         all.push(scenarios::list(target, &list).await?);
@@ -217,6 +221,8 @@ pub async fn smoke() -> Result<String> {
                 seconds: 2.0,
                 concurrency: 8,
                 db: None,
+                // As a browser asks: the compressed path is exercised too.
+                accept_encoding: Some(BROWSER_ENCODINGS.to_owned()),
             },
         )
         .await?,

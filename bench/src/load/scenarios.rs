@@ -293,6 +293,10 @@ pub struct ListArgs {
     /// `confab-bench storage --seed-only --db PATH`, instead of a small made one.
     #[arg(long)]
     pub db: Option<std::path::PathBuf>,
+    /// `Accept-Encoding` to send: browsers send `gzip, deflate, br, zstd`, and the server
+    /// then compresses every page. None by default, so the figures compare with earlier ones.
+    #[arg(long)]
+    pub accept_encoding: Option<String>,
 }
 
 /// The conversation list over HTTP, under load: `GET /api/conversations` (first page) for a
@@ -331,14 +335,18 @@ pub async fn list(target: Target, args: &ListArgs) -> Result<Outcome> {
     let recorder = Arc::new(Recorder::new(count));
     let permits = Arc::new(tokio::sync::Semaphore::new(args.concurrency.max(1)));
     let failures = Arc::new(AtomicU64::new(0));
+    let encoding = args.accept_encoding.clone();
     let fire = |stamp: Option<u64>| {
-        let (http, url, token) = (http.clone(), url.clone(), token.clone());
         let (recorder, permits, failures) = (recorder.clone(), permits.clone(), failures.clone());
+        let mut request = http.get(&url).bearer_auth(&token);
+        if let Some(encoding) = &encoding {
+            request = request.header(reqwest::header::ACCEPT_ENCODING, encoding);
+        }
         tokio::spawn(async move {
             let Ok(_permit) = permits.acquire().await else {
                 return;
             };
-            let ok = match http.get(&url).bearer_auth(&token).send().await {
+            let ok = match request.send().await {
                 Ok(r) if r.status().is_success() => r.bytes().await.is_ok(),
                 _ => false,
             };
