@@ -8,6 +8,11 @@ use confab::{telemetry, Application, Config};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    // mimalloc asks for transparent huge pages, so each 2 MiB region it touched counted in
+    // full: 28 of an idle server's 42 MiB, 8 to 28 MiB more under load (BENCHMARKS.md).
+    // Refused only by kernels without THP, where there is nothing to turn off.
+    #[cfg(target_os = "linux")]
+    let _ = rustix::thread::disable_transparent_huge_pages(true);
     let config = Config::parse();
     telemetry::init(&config);
     let app = match Application::build(config).await {
