@@ -188,8 +188,9 @@ fn serve(
                     last_heard = Instant::now();
                     match message {
                         Message::Text(text) => {
-                            // Boxed: the handler's database futures are large, and inline they would
-                            // make every idle socket's task as big as its busiest moment.
+                            // Boxed: the handler's database futures are large, and inline
+                            // they would make every idle socket's task as big as its busiest
+                            // moment.
                             let limits = limits.get_or_insert_with(|| Box::new(Limits::new()));
                             let handled = Box::pin(handle(&chat, &viewer, conn.id, limits, &mut socket, text.as_str()));
                             if let Err(ending) = handled.await {

@@ -97,7 +97,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_unknown_user_is_refused_after_the_same_work() {
+    async fn an_unknown_user_is_refused_by_verifying_the_dummy_hash() {
         let passwords = Passwords::new();
         assert!(!passwords.verify("anything".into(), None).await.unwrap());
     }
