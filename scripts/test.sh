@@ -25,7 +25,8 @@ timeout -s KILL 1800 cargo test --workspace --exclude frontend --locked 2>&1 | t
 
 step "browser tests (Playwright, Chromium)"
 # Build, then serve and test here: `cargo leptos end-to-end` exits 0 even when the build fails.
-cargo leptos build --release
+# --precompress: the WASM, JS and CSS as .br and .gz next to them, which the server sends as they are.
+cargo leptos build --release --precompress
 e2e_data="$(mktemp -d)"
 port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 DATABASE_URL="sqlite://$e2e_data/confab.db?mode=rwc" APP_ENV=development \

@@ -102,6 +102,12 @@ pub struct Config {
     /// A WebSocket that sends nothing, not even a pong, for this long is closed (ms).
     #[arg(long, env = "WS_IDLE_TIMEOUT_MS", default_value_t = 50_000, value_parser = clap::value_parser!(u64).range(100..))]
     pub ws_idle_timeout_ms: u64,
+
+    /// An HTTP connection without a complete request head for this long is closed (ms): the
+    /// time a new connection gets to send its first request's headers, and a kept-alive one its
+    /// next (slow or silent clients cannot hold connections open).
+    #[arg(long, env = "HTTP_IDLE_TIMEOUT_MS", default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(100..))]
+    pub http_idle_timeout_ms: u64,
 }
 
 fn parse_secret(raw: &str) -> Result<SecretString, String> {

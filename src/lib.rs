@@ -1,5 +1,5 @@
 //! The `confab` host: one binary that serves the REST API, the server-rendered Leptos app and
-//! (next) the WebSocket channel, over the `chat` domain.
+//! the live channel (WebSocket, Server-Sent Events), over the `chat` domain.
 //!
 //! Layout:
 //! - [`config`]: typed configuration from flags and environment, checked fail-closed.
@@ -7,6 +7,7 @@
 //! - [`state`]: the one `AppState` shared by handlers and server functions.
 //! - [`http`]: the router, its layers (security headers, limits, tracing) and REST handlers.
 //! - [`live`]: `/ws` and `/api/events`, the hub's frames to connected clients.
+//! - [`serve`]: the accept loop, with a bound on how long a connection may idle.
 //! - [`telemetry`]: tracing set-up.
 
 /// Configuration, loaded once in `main`.
@@ -15,6 +16,8 @@ pub mod config;
 pub mod http;
 /// The live transports: WebSocket and Server-Sent Events.
 pub mod live;
+/// The accept loop.
+pub mod serve;
 /// Building and running the server.
 pub mod startup;
 /// Shared application state.

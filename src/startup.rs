@@ -1,5 +1,6 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use axum::serve::ListenerExt;
@@ -16,6 +17,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     addr: SocketAddr,
+    http_idle: Duration,
     shutdown: CancellationToken,
 }
 
@@ -76,6 +78,7 @@ impl Application {
             listener,
             router,
             addr,
+            http_idle: Duration::from_millis(config.http_idle_timeout_ms),
             shutdown,
         })
     }
@@ -101,13 +104,14 @@ impl Application {
             }
             token.cancel();
         };
-        axum::serve(
+        tokio::spawn(stopped);
+        crate::serve::serve(
             self.listener.tap_io(no_delay),
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
+            self.router,
+            self.http_idle,
+            self.shutdown,
         )
-        .with_graceful_shutdown(stopped)
-        .await?;
+        .await;
         tracing::info!("Confab stopped");
         Ok(())
     }

@@ -6,6 +6,7 @@
 
 mod accounts;
 mod authorization;
+mod connections;
 mod conversations;
 mod docs;
 mod helpers;

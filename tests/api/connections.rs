@@ -1,0 +1,173 @@
+//! HTTP connections are bounded in time and size: a client that sends no request, sends its
+//! headers too slowly or leaves a kept-alive connection idle is disconnected after
+//! `HTTP_IDLE_TIMEOUT_MS`; busy connections and WebSockets are not.
+
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::{sleep, timeout, Instant};
+
+use crate::helpers::TestApp;
+
+const IDLE: Duration = Duration::from_millis(1000);
+
+async fn app() -> TestApp {
+    TestApp::spawn_with(|config| config.http_idle_timeout_ms = IDLE.as_millis() as u64).await
+}
+
+async fn open(app: &TestApp) -> TcpStream {
+    TcpStream::connect(app.base.trim_start_matches("http://"))
+        .await
+        .unwrap()
+}
+
+/// Reads until the server closes the connection (an end of stream or a reset); returns what
+/// it sent and how long that took. Fails if it stays open for 10 s.
+async fn until_closed(tcp: &mut TcpStream) -> (String, Duration) {
+    let start = Instant::now();
+    let mut got = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        match timeout(Duration::from_secs(10), tcp.read(&mut chunk)).await {
+            Err(_) => panic!(
+                "still open after 10 s; got {:?}",
+                String::from_utf8_lossy(&got)
+            ),
+            Ok(Ok(0) | Err(_)) => break,
+            Ok(Ok(n)) => got.extend_from_slice(&chunk[..n]),
+        }
+    }
+    (String::from_utf8_lossy(&got).into_owned(), start.elapsed())
+}
+
+/// One `GET /healthz` on a kept-alive connection; returns the status line.
+async fn healthz(tcp: &mut TcpStream) -> String {
+    tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: confab\r\n\r\n")
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    let mut byte = [0u8; 1];
+    // The head, then the body by its length.
+    while !got.ends_with(b"\r\n\r\n") {
+        assert_eq!(tcp.read(&mut byte).await.unwrap(), 1, "closed mid-response");
+        got.push(byte[0]);
+    }
+    let head = String::from_utf8(got).unwrap();
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().parse().unwrap())
+        })
+        .expect("content-length");
+    let mut body = vec![0u8; length];
+    tcp.read_exact(&mut body).await.unwrap();
+    head.lines().next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_connection_that_sends_nothing_is_closed() {
+    let app = app().await;
+    let mut tcp = open(&app).await;
+    let (got, after) = until_closed(&mut tcp).await;
+    assert_eq!(got, "");
+    assert!(
+        after >= IDLE - Duration::from_millis(100),
+        "closed after {after:?}"
+    );
+}
+
+#[tokio::test]
+async fn headers_sent_too_slowly_are_cut_off() {
+    let app = app().await;
+    let mut tcp = open(&app).await;
+    let (mut read, mut write) = tcp.split();
+    let dribble = async {
+        // A header line every 100 ms, never the blank line that ends the head.
+        let _ = write
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: confab\r\n")
+            .await;
+        for i in 0..100 {
+            sleep(Duration::from_millis(100)).await;
+            if write
+                .write_all(format!("X-Slow-{i}: a\r\n").as_bytes())
+                .await
+                .is_err()
+            {
+                break;
+            }
+        }
+    };
+    let closed = async {
+        let mut got = Vec::new();
+        let start = Instant::now();
+        let _ = timeout(Duration::from_secs(10), read.read_to_end(&mut got)).await;
+        (String::from_utf8_lossy(&got).into_owned(), start.elapsed())
+    };
+    let (_, (got, after)) = tokio::join!(dribble, closed);
+    assert!(!got.contains("200 OK"), "{got}");
+    assert!(after < Duration::from_secs(5), "open for {after:?}");
+}
+
+#[tokio::test]
+async fn a_kept_alive_connection_stays_while_busy_and_closes_once_idle() {
+    let app = app().await;
+    let mut tcp = open(&app).await;
+    let start = Instant::now();
+    // Requests every 200 ms for twice the idle bound: the connection is busy, so it stays.
+    while start.elapsed() < IDLE * 2 {
+        assert_eq!(healthz(&mut tcp).await, "HTTP/1.1 200 OK");
+        sleep(Duration::from_millis(200)).await;
+    }
+    let (got, after) = until_closed(&mut tcp).await;
+    assert_eq!(got, "");
+    assert!(
+        after >= IDLE - Duration::from_millis(300),
+        "closed after {after:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_request_head_over_16_kib_is_refused_with_431() {
+    let app = app().await;
+    let mut tcp = open(&app).await;
+    let request = format!(
+        "GET /healthz HTTP/1.1\r\nHost: confab\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(17 * 1024)
+    );
+    let _ = tcp.write_all(request.as_bytes()).await;
+    let (got, _) = until_closed(&mut tcp).await;
+    assert!(got.starts_with("HTTP/1.1 431"), "{got}");
+    // A head just under the bound is served.
+    let mut tcp = open(&app).await;
+    let request = format!(
+        "GET /healthz HTTP/1.1\r\nHost: confab\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(15 * 1024)
+    );
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut status = [0u8; 15];
+    tcp.read_exact(&mut status).await.unwrap();
+    assert_eq!(&status, b"HTTP/1.1 200 OK");
+}
+
+#[tokio::test]
+async fn a_websocket_outlives_the_http_idle_bound() {
+    let app = app().await;
+    let ann = app.person("ann").await;
+    let mut socket = app.connect(&ann).await;
+    sleep(IDLE * 2).await;
+    socket.sync().await;
+}
+
+#[tokio::test]
+async fn shutting_down_closes_a_connection_waiting_for_its_first_request_at_once() {
+    let app = TestApp::spawn().await;
+    let mut tcp = open(&app).await;
+    sleep(Duration::from_millis(100)).await;
+    app.shut_down();
+    let (got, after) = until_closed(&mut tcp).await;
+    assert_eq!(got, "");
+    assert!(after < Duration::from_secs(5), "closed after {after:?}");
+}
