@@ -105,7 +105,8 @@ pub struct Config {
 
     /// An HTTP connection without a complete request head for this long is closed (ms): the
     /// time a new connection gets to send its first request's headers, and a kept-alive one its
-    /// next (slow or silent clients cannot hold connections open).
+    /// next; a request's body must also arrive within it (slow or silent clients cannot hold
+    /// connections open).
     #[arg(long, env = "HTTP_IDLE_TIMEOUT_MS", default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(100..))]
     pub http_idle_timeout_ms: u64,
 }

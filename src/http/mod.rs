@@ -100,7 +100,10 @@ pub fn router(state: AppState, config: &Config) -> Router {
                     security::same_origin_writes,
                 ))
                 .layer(middleware::from_fn_with_state(
-                    config.max_body_bytes,
+                    security::BodyLimits {
+                        max_bytes: config.max_body_bytes,
+                        deadline: Duration::from_millis(config.http_idle_timeout_ms),
+                    },
                     security::limit_body,
                 ))
                 .layer(DefaultBodyLimit::max(config.max_body_bytes))

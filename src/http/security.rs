@@ -1,10 +1,16 @@
-use axum::body::Body;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderName, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use http_body_util::Limited;
+use hyper::body::{Frame, SizeHint};
 
 use super::default_header;
 use super::error::ApiError;
@@ -75,18 +81,77 @@ pub fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
     ours || allowed.iter().any(|o| o == origin)
 }
 
-/// Caps every request body (REST and server functions alike) with a contract `413`.
-pub async fn limit_body(State(max): State<usize>, request: Request, next: Next) -> Response {
+/// What a request body may be: its size, and how long it may take to arrive.
+#[derive(Clone, Copy)]
+pub struct BodyLimits {
+    pub max_bytes: usize,
+    /// The head has its own bound (`crate::serve`); without this one, a client could send a
+    /// body a byte at a time and hold its connection for hours.
+    pub deadline: Duration,
+}
+
+/// Caps every request body (REST and server functions alike): larger is a contract `413`,
+/// slower than the deadline fails the read (`400` from the JSON extractors) and the connection.
+pub async fn limit_body(
+    State(limits): State<BodyLimits>,
+    request: Request,
+    next: Next,
+) -> Response {
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > max as u64) {
+    if declared.is_some_and(|len| len > limits.max_bytes as u64) {
         return ApiError::too_large().into_response();
     }
-    next.run(request.map(|body| Body::new(Limited::new(body, max))))
-        .await
+    next.run(request.map(|body| {
+        let body = Body::new(Limited::new(body, limits.max_bytes));
+        if body.is_end_stream() {
+            return body;
+        }
+        Body::new(Deadline {
+            inner: body,
+            sleep: Box::pin(tokio::time::sleep(limits.deadline)),
+            after: limits.deadline,
+        })
+    }))
+    .await
+}
+
+/// A body that must arrive in full before its timer ends.
+struct Deadline {
+    inner: Body,
+    sleep: Pin<Box<tokio::time::Sleep>>,
+    after: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("not received in full within {0:?}")]
+struct TooSlow(Duration);
+
+impl HttpBody for Deadline {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        if let Poll::Ready(frame) = Pin::new(&mut self.inner).poll_frame(cx) {
+            return Poll::Ready(frame);
+        }
+        ready!(self.sleep.as_mut().poll(cx));
+        Poll::Ready(Some(Err(axum::Error::new(TooSlow(self.after)))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// The built WASM, JS and CSS keep their names between builds, so browsers must revalidate them

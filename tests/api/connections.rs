@@ -1,5 +1,5 @@
 //! HTTP connections are bounded in time and size: a client that sends no request, sends its
-//! headers too slowly or leaves a kept-alive connection idle is disconnected after
+//! headers or its body too slowly or leaves a kept-alive connection idle is disconnected after
 //! `HTTP_IDLE_TIMEOUT_MS`; busy connections and WebSockets are not.
 
 use std::time::Duration;
@@ -126,6 +126,29 @@ async fn a_kept_alive_connection_stays_while_busy_and_closes_once_idle() {
     assert!(
         after >= IDLE - Duration::from_millis(300),
         "closed after {after:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_body_that_does_not_arrive_in_time_is_refused() {
+    let app = app().await;
+    let mut tcp = open(&app).await;
+    // A sign-in whose body stops after 11 of the 100 bytes it announces.
+    tcp.write_all(
+        b"POST /api/auth/login HTTP/1.1\r\nHost: confab\r\nContent-Type: application/json\r\n\
+          Content-Length: 100\r\n\r\n{\"username\"",
+    )
+    .await
+    .unwrap();
+    let (got, after) = until_closed(&mut tcp).await;
+    assert!(got.starts_with("HTTP/1.1 400"), "{got}");
+    assert!(
+        got.contains("invalid_input") && got.contains("within"),
+        "{got}"
+    );
+    assert!(
+        after >= IDLE - Duration::from_millis(100),
+        "answered after {after:?}"
     );
 }
 
