@@ -181,6 +181,18 @@ async fn a_websocket_outlives_the_http_idle_bound() {
 }
 
 #[tokio::test]
+async fn an_event_stream_outlives_the_http_idle_bound() {
+    let app = app().await;
+    let ann = app.person("ann").await;
+    let bob = app.person("bob").await;
+    // A response that lasts: hyper reads no next request head while it streams.
+    let mut events = app.events(&ann).await;
+    sleep(IDLE * 2).await;
+    app.direct(&bob, &ann).await;
+    events.next_event("conversation:updated").await;
+}
+
+#[tokio::test]
 async fn shutting_down_closes_a_connection_waiting_for_its_first_request_at_once() {
     let app = TestApp::spawn().await;
     let mut tcp = open(&app).await;
