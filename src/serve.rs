@@ -80,6 +80,8 @@ where
             }
         });
     }
+    // New clients are refused at once rather than queued behind the drain.
+    drop(listener);
     connections.close();
     connections.wait().await;
 }
