@@ -151,21 +151,19 @@ async fn a_body_that_does_not_arrive_in_time_is_refused() {
 #[tokio::test]
 async fn a_request_head_over_16_kib_is_refused_with_431() {
     let app = app().await;
+    let head_of = |kib: usize| {
+        format!(
+            "GET /healthz HTTP/1.1\r\nHost: confab\r\nX-Big: {}\r\n\r\n",
+            "a".repeat(kib * 1024)
+        )
+    };
     let mut tcp = open(&app).await;
-    let request = format!(
-        "GET /healthz HTTP/1.1\r\nHost: confab\r\nX-Big: {}\r\n\r\n",
-        "a".repeat(17 * 1024)
-    );
-    let _ = tcp.write_all(request.as_bytes()).await;
+    let _ = tcp.write_all(head_of(17).as_bytes()).await;
     let (got, _) = until_closed(&mut tcp).await;
     assert!(got.starts_with("HTTP/1.1 431"), "{got}");
     // A head just under the bound is served.
     let mut tcp = open(&app).await;
-    let request = format!(
-        "GET /healthz HTTP/1.1\r\nHost: confab\r\nX-Big: {}\r\n\r\n",
-        "a".repeat(15 * 1024)
-    );
-    tcp.write_all(request.as_bytes()).await.unwrap();
+    tcp.write_all(head_of(15).as_bytes()).await.unwrap();
     let mut status = [0u8; 15];
     tcp.read_exact(&mut status).await.unwrap();
     assert_eq!(&status, b"HTTP/1.1 200 OK");
