@@ -8,17 +8,32 @@ mod common;
 
 use chat::conversations::ListQuery;
 use chat::Chat;
-use protocol::{Conversation, ConversationId, CreateConversation, Role, SendMessage, UserId};
+use protocol::{
+    Conversation, ConversationId, ConversationList, CreateConversation, Role, SendMessage, UserId,
+};
 
-/// The conversation as `me` sees it, read both ways the service offers (the list and one
-/// conversation), which must agree.
+/// The conversation as `me` sees it, read the three ways the service offers (the list, its
+/// JSON as REST serves it, and one conversation), which must agree.
 async fn seen(chat: &Chat, me: UserId, id: ConversationId) -> Conversation {
     let one = chat.conversation(me, id).await.unwrap();
-    let (page, _) = chat
+    let (page, next_cursor) = chat
         .list_conversations(me, &ListQuery::default())
         .await
         .unwrap();
-    let listed = page.into_iter().find(|c| c.id == id).unwrap();
+    let json = chat
+        .list_conversations_json(me, &ListQuery::default())
+        .await
+        .unwrap();
+    let list = ConversationList {
+        conversations: page,
+        next_cursor,
+    };
+    assert_eq!(
+        String::from_utf8(json).unwrap(),
+        serde_json::to_string(&list).unwrap(),
+        "the list's JSON is the list serialized"
+    );
+    let listed = list.conversations.into_iter().find(|c| c.id == id).unwrap();
     assert_eq!(listed, one, "the list and the conversation agree");
     one
 }
@@ -41,6 +56,11 @@ async fn the_list_follows_every_change_to_the_conversation() {
         .unwrap();
     let id = group.id;
     assert_eq!(seen(&chat, u[0], id).await.participants.len(), 3);
+    // Someone online, so the list's JSON shows presence both ways.
+    let _bob = chat.live().hub.register(u[1], "bob's session", false);
+    let now = seen(&chat, u[0], id).await;
+    let online: Vec<bool> = now.participants.iter().map(|p| p.user.online).collect();
+    assert_eq!(online, [false, true, false]);
 
     let send = |who: UserId, text: &str| {
         let request = SendMessage {
@@ -141,4 +161,29 @@ async fn a_page_never_mixes_versions() {
     sender.await.unwrap();
     assert!(pages > 10, "the list ran beside the sends ({pages} pages)");
     assert_eq!(seen(&chat, u[0], id).await.last_seq, SENDS);
+}
+
+/// A page with another after it: its JSON names the cursor, as serializing the list does.
+#[tokio::test]
+async fn the_json_of_a_page_names_the_next() {
+    let dir = tempfile::tempdir().unwrap();
+    let (chat, u) = common::start(&dir.path().join("p.db"), &["ann", "bob", "cat", "dan"]).await;
+    for other in &u[1..] {
+        chat.create_conversation(u[0], CreateConversation::direct(*other))
+            .await
+            .unwrap();
+    }
+    let query = ListQuery {
+        limit: 2,
+        ..ListQuery::default()
+    };
+    let (conversations, next_cursor) = chat.list_conversations(u[0], &query).await.unwrap();
+    assert_eq!(conversations.len(), 2);
+    assert!(next_cursor.is_some());
+    let json = chat.list_conversations_json(u[0], &query).await.unwrap();
+    let list = ConversationList {
+        conversations,
+        next_cursor,
+    };
+    assert_eq!(json, serde_json::to_vec(&list).unwrap());
 }

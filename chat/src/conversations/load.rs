@@ -16,7 +16,7 @@ use protocol::{
 };
 use sqlx::{AnyConnection, Connection, QueryBuilder, Row};
 
-use super::snapshots::{Member, Snapshot};
+use super::snapshots::{Member, Rendered, Snapshot};
 use crate::accounts::Name;
 use crate::storage::{parse_cursor, rfc3339};
 use crate::{Chat, Error, Result};
@@ -201,11 +201,8 @@ fn push_walk(
 }
 
 impl Chat {
-    pub(crate) async fn load_conversations(
-        &self,
-        me: UserId,
-        query: &ListQuery,
-    ) -> Result<(Vec<Conversation>, Option<String>)> {
+    /// A page of `me`'s list: each conversation's row and snapshot, and who on it is online.
+    pub(crate) async fn load_conversations(&self, me: UserId, query: &ListQuery) -> Result<Page> {
         let limit = match query.limit {
             0 => ListQuery::DEFAULT_LIMIT,
             n => n.min(ListQuery::MAX_LIMIT),
@@ -216,7 +213,7 @@ impl Chat {
         // A conversation that changed between the page and its snapshot: read both again in
         // one transaction, so the page shows one version of it (rare: the two reads are
         // microseconds apart).
-        let snapshots = match self.snapshots_of(&mut conn, &rows).await? {
+        let mut snapshots = match self.snapshots_of(&mut conn, &rows).await? {
             Some(snapshots) => snapshots,
             None => {
                 let mut tx = conn.begin().await?;
@@ -232,6 +229,7 @@ impl Chat {
         drop(conn);
         let next_cursor = if rows.len() > limit {
             rows.truncate(limit);
+            snapshots.truncate(limit);
             rows.last().map(|r| format!("{}.{}", r.activity_at, r.id))
         } else {
             None
@@ -242,13 +240,13 @@ impl Chat {
             .flat_map(|snapshot| &snapshot.members)
             .map(|member| member.user)
             .collect();
-        let online: HashSet<UserId> = self.live().hub.online_among(&people).into_iter().collect();
-        let conversations = rows
-            .iter()
-            .zip(snapshots)
-            .map(|(row, snapshot)| conversation(row, &snapshot, &online))
-            .collect();
-        Ok((conversations, next_cursor))
+        let online = self.live().hub.online_among(&people).into_iter().collect();
+        Ok(Page {
+            rows,
+            snapshots,
+            online,
+            next_cursor,
+        })
     }
 
     /// Every conversation on `rows` at the version the row shows: from memory where held
@@ -337,7 +335,7 @@ fn snapshot(row: SnapshotRow, names: &HashMap<i64, Arc<Name>>) -> Result<Snapsho
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    Ok(Snapshot {
+    let mut snapshot = Snapshot {
         version: row.version,
         kind: ConversationKind::parse(&row.kind).ok_or_else(|| Error::internal("bad kind"))?,
         title: row.title,
@@ -346,12 +344,62 @@ fn snapshot(row: SnapshotRow, names: &HashMap<i64, Arc<Name>>) -> Result<Snapsho
         updated_at: row.updated_at,
         last_message,
         members,
-    })
+        rendered: Rendered::default(),
+    };
+    snapshot.rendered = Rendered::new(&conversation(row.id, 0, &snapshot, &HashSet::new()))
+        .map_err(Error::internal)?;
+    Ok(snapshot)
+}
+
+/// One page of a person's list, as [`Chat::load_conversations`] read it.
+pub(crate) struct Page {
+    rows: Vec<PageRow>,
+    snapshots: Vec<Arc<Snapshot>>,
+    online: HashSet<UserId>,
+    pub next_cursor: Option<String>,
+}
+
+impl Page {
+    /// The page's conversations as the viewer sees them.
+    pub(crate) fn conversations(&self) -> Vec<Conversation> {
+        self.rows
+            .iter()
+            .zip(&self.snapshots)
+            .map(|(row, snapshot)| conversation(row.id, row.unread_count, snapshot, &self.online))
+            .collect()
+    }
+
+    /// The page as `ConversationList` JSON, written from each snapshot's [`Rendered`] form:
+    /// the same bytes as serializing [`Page::conversations`], at a fraction of the cost.
+    pub(crate) fn to_json(&self) -> Result<Vec<u8>> {
+        let size: usize = self.snapshots.iter().map(|s| s.rendered.len() + 64).sum();
+        let mut out = Vec::with_capacity(size + 64);
+        out.extend_from_slice(b"{\"conversations\":[");
+        for (i, (row, snapshot)) in self.rows.iter().zip(&self.snapshots).enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            let online = snapshot
+                .members
+                .iter()
+                .map(|member| self.online.contains(&member.user));
+            snapshot.rendered.write(&mut out, online, row.unread_count);
+        }
+        out.extend_from_slice(b"],\"next_cursor\":");
+        serde_json::to_writer(&mut out, &self.next_cursor).map_err(Error::internal)?;
+        out.push(b'}');
+        Ok(out)
+    }
 }
 
 /// A conversation as `me` sees it: its snapshot, with the viewer's own unread count and
 /// everyone's presence now.
-fn conversation(row: &PageRow, snapshot: &Snapshot, online: &HashSet<UserId>) -> Conversation {
+fn conversation(
+    id: i64,
+    unread_count: i64,
+    snapshot: &Snapshot,
+    online: &HashSet<UserId>,
+) -> Conversation {
     let participants = snapshot
         .members
         .iter()
@@ -367,14 +415,14 @@ fn conversation(row: &PageRow, snapshot: &Snapshot, online: &HashSet<UserId>) ->
         })
         .collect();
     Conversation {
-        id: ConversationId(row.id),
+        id: ConversationId(id),
         kind: snapshot.kind,
         title: snapshot.title.clone(),
         post: snapshot.post.clone(),
         participants,
         last_message: snapshot.last_message.clone(),
         last_seq: snapshot.last_seq,
-        unread_count: row.unread_count,
+        unread_count,
         updated_at: rfc3339(snapshot.updated_at),
         version: snapshot.version,
     }

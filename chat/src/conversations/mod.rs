@@ -59,7 +59,7 @@ impl Chat {
         };
         self.load_conversations(me, &query)
             .await?
-            .0
+            .conversations()
             .pop()
             .ok_or(Error::NotFound("conversation"))
     }
@@ -70,7 +70,15 @@ impl Chat {
         me: UserId,
         query: &ListQuery,
     ) -> Result<(Vec<Conversation>, Option<String>)> {
-        self.load_conversations(me, query).await
+        let page = self.load_conversations(me, query).await?;
+        Ok((page.conversations(), page.next_cursor))
+    }
+
+    /// The same page as [`Chat::list_conversations`], as the JSON of a
+    /// `protocol::ConversationList`, byte for byte what serializing it gives, written from
+    /// snapshots already in that form (`conversations::snapshots::Rendered`).
+    pub async fn list_conversations_json(&self, me: UserId, query: &ListQuery) -> Result<Vec<u8>> {
+        self.load_conversations(me, query).await?.to_json()
     }
 
     /// Renames a group; owners and admins only.

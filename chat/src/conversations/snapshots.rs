@@ -11,6 +11,7 @@
 //! nodes need no invalidation: the database says which version is current. Bounded by size:
 //! the least used are dropped, and read again when next listed.
 
+use std::io::Write as _;
 use std::sync::Arc;
 
 use protocol::{ConversationKind, Message, PostRef, Role, UserId};
@@ -41,6 +42,72 @@ pub(crate) struct Snapshot {
     pub last_message: Option<Message>,
     /// In the order the contract lists them (by joining time).
     pub members: Vec<Member>,
+    /// The same as the list's JSON, for [`Rendered::write`].
+    pub rendered: Rendered,
+}
+
+/// A conversation as the list's JSON, cut where each viewer's own values go: everyone's
+/// presence now and the viewer's unread count. Written out, a page costs copies; serialized
+/// anew, hundreds of participants' names cost escaping and allocation on every call, a fifth
+/// of a served list's time (BENCHMARKS.md).
+#[derive(Debug, Default)]
+pub(crate) struct Rendered {
+    /// The JSON without the viewer's values.
+    text: Box<str>,
+    /// Where they go in `text`: each member's `online`, in member order, then `unread_count`.
+    holes: Box<[usize]>,
+}
+
+impl Rendered {
+    const ONLINE: &str = ",\"online\":";
+    const UNREAD: &str = ",\"unread_count\":";
+
+    /// Cuts `conversation`, serialized with everyone offline and nothing unread. In
+    /// serde_json's output a quote inside a string is always escaped, so `,"online":` (a comma,
+    /// then an unescaped quote) is a key wherever it is found, never a piece of a name; and
+    /// only a participant's user has that key, only a conversation `unread_count`.
+    pub(crate) fn new(conversation: &protocol::Conversation) -> Result<Self, &'static str> {
+        let json = serde_json::to_string(conversation).map_err(|_| "not serializable")?;
+        let mut text = String::with_capacity(json.len());
+        let mut holes = Vec::with_capacity(conversation.participants.len() + 1);
+        let mut rest = json.as_str();
+        for _ in &conversation.participants {
+            rest = cut(rest, Self::ONLINE, "false", '}', &mut text, &mut holes)?;
+        }
+        rest = cut(rest, Self::UNREAD, "0", ',', &mut text, &mut holes)?;
+        text.push_str(rest);
+        Ok(Self {
+            text: text.into(),
+            holes: holes.into(),
+        })
+    }
+
+    /// The conversation as the viewer sees it, appended to `out`: `online` in member order.
+    pub(crate) fn write(
+        &self,
+        out: &mut Vec<u8>,
+        online: impl IntoIterator<Item = bool>,
+        unread: i64,
+    ) {
+        let text = self.text.as_bytes();
+        let Some((&last, members)) = self.holes.split_last() else {
+            return;
+        };
+        let mut from = 0;
+        for (&at, online) in members.iter().zip(online) {
+            out.extend_from_slice(&text[from..at]);
+            out.extend_from_slice(if online { b"true" } else { b"false" });
+            from = at;
+        }
+        out.extend_from_slice(&text[from..last]);
+        // Writing to a Vec never fails.
+        let _ = write!(out, "{unread}");
+        out.extend_from_slice(&text[last..]);
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.text.len()
+    }
 }
 
 /// Bytes held at most, roughly: 16 MB however long the bodies of the last messages are.
@@ -50,7 +117,7 @@ const CAPACITY: u64 = 16 << 20;
 const SNAPSHOTS: usize = 30_000;
 
 /// A snapshot's size, roughly: its texts at their length, 32 bytes a participant (names are
-/// shared with `accounts::Names`), 200 for the rest.
+/// shared with `accounts::Names`), 200 for the rest, and its JSON.
 #[derive(Clone)]
 struct BySize;
 
@@ -61,7 +128,7 @@ impl Weighter<i64, Arc<Snapshot>> for BySize {
             + snapshot.last_message.as_ref().map_or(0, |message| {
                 message.body.len() + message.client_id.as_ref().map_or(0, String::len)
             });
-        200 + 32 * snapshot.members.len() as u64 + text as u64
+        200 + 32 * snapshot.members.len() as u64 + (text + snapshot.rendered.len()) as u64
     }
 }
 
@@ -95,6 +162,24 @@ impl Snapshots {
     }
 }
 
+/// Moves `rest` up to `key` (found followed by `value` and `then`) into `text`, marks the
+/// place of `value` as a hole, and returns what follows `value`.
+fn cut<'a>(
+    rest: &'a str,
+    key: &str,
+    value: &str,
+    then: char,
+    text: &mut String,
+    holes: &mut Vec<usize>,
+) -> Result<&'a str, &'static str> {
+    let at = rest
+        .find(&format!("{key}{value}{then}"))
+        .ok_or("a viewer's value not found")?;
+    text.push_str(&rest[..at + key.len()]);
+    holes.push(text.len());
+    Ok(&rest[at + key.len() + value.len()..])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,7 +202,94 @@ mod tests {
                 role: Role::Owner,
                 last_read_seq: version,
             }],
+            rendered: Rendered::default(),
         })
+    }
+
+    /// Names, titles and bodies that look like the keys `Rendered` cuts at.
+    fn tricky() -> protocol::Conversation {
+        use protocol::{
+            Conversation, ConversationId, Message, MessageId, Participant, PostRef, User,
+        };
+        let names = [
+            r#"x","online":false},{"a"#,
+            r#",\"online\":false}"#,
+            r#"\"#,
+            r#","unread_count":0,"#,
+        ];
+        let participants = names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| Participant {
+                user: User {
+                    id: UserId(i as i64 + 1),
+                    username: format!("u{i}"),
+                    display_name: (*name).to_owned(),
+                    online: false,
+                },
+                role: Role::Member,
+                last_read_seq: 3,
+            })
+            .collect();
+        Conversation {
+            id: ConversationId(9),
+            kind: ConversationKind::PostLinked,
+            title: Some(r#","unread_count":0,"online":false}"#.into()),
+            post: Some(PostRef {
+                id: protocol::PostId(4),
+                title: r#"{"online":false}"#.into(),
+            }),
+            participants,
+            last_message: Some(Message {
+                id: MessageId(5),
+                conversation_id: ConversationId(9),
+                sender_id: UserId(1),
+                client_id: Some(r#","unread_count":0,"#.into()),
+                body: "line\n\t,\"online\":false} ✓".into(),
+                seq: 3,
+                created_at: "2026-12-03T00:00:00.000Z".into(),
+                edited_at: None,
+                deleted: false,
+            }),
+            last_seq: 3,
+            unread_count: 0,
+            updated_at: "2026-12-03T00:00:00.000Z".into(),
+            version: 12,
+        }
+    }
+
+    #[test]
+    fn rendered_gives_the_bytes_serde_gives_for_every_viewer() {
+        let plain = tricky();
+        let rendered = Rendered::new(&plain).unwrap();
+        for (online, unread) in [
+            ([false, false, false, false], 0),
+            ([true, false, true, true], 7),
+            ([true, true, true, true], -1),
+        ] {
+            let mut seen = plain.clone();
+            for (participant, online) in seen.participants.iter_mut().zip(online) {
+                participant.user.online = online;
+            }
+            seen.unread_count = unread;
+            let mut out = Vec::new();
+            rendered.write(&mut out, online, unread);
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                serde_json::to_string(&seen).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn a_conversation_without_participants_renders_too() {
+        let mut plain = tricky();
+        plain.participants.clear();
+        plain.unread_count = 0;
+        let rendered = Rendered::new(&plain).unwrap();
+        let mut out = Vec::new();
+        rendered.write(&mut out, [], 0);
+        assert_eq!(out, serde_json::to_vec(&plain).unwrap());
     }
 
     #[test]
