@@ -299,6 +299,8 @@ async fn forwarded_for_is_ignored_unless_trusted() {
 async fn logout_revokes_the_token_and_clears_the_cookie() {
     let app = TestApp::spawn().await;
     let (_, token) = app.register("niaj").await;
+    // Used first, so the session is among those believed live (`accounts::sessions`).
+    assert_eq!(app.get_as("/api/me", &token).await.status(), StatusCode::OK);
     let res = app
         .client
         .post(app.url("/api/auth/logout"))

@@ -2,6 +2,7 @@
 
 mod names;
 mod passwords;
+mod sessions;
 mod throttle;
 mod tokens;
 
@@ -19,6 +20,7 @@ use crate::{Chat, Error, Result};
 pub(crate) use names::Name;
 use names::Names;
 use passwords::Passwords;
+use sessions::LiveSessions;
 use throttle::FailureThrottle;
 pub use tokens::Session;
 use tokens::Tokens;
@@ -39,6 +41,7 @@ pub struct Accounts {
     by_account: FailureThrottle<String>,
     by_address: FailureThrottle<IpAddr>,
     names: Names,
+    sessions: LiveSessions,
 }
 
 impl Accounts {
@@ -51,6 +54,7 @@ impl Accounts {
             by_account: FailureThrottle::new(10, Duration::from_secs(5 * 60), 100_000),
             by_address: FailureThrottle::new(50, Duration::from_secs(5 * 60), 100_000),
             names: Names::new(),
+            sessions: LiveSessions::new(),
         }
     }
 
@@ -159,27 +163,36 @@ impl Chat {
             .bind(&viewer.session_id)
             .execute(&self.db().write)
             .await?;
+        self.accounts().sessions.revoked(&viewer.session_id);
         self.live().hub.end_session(&viewer.session_id);
         Ok(())
     }
 
     /// Resolves a bearer token to its caller: signature, algorithm, `exp`/`nbf`, and that the
-    /// session was not revoked.
+    /// session was not revoked (asked of the database at most every `sessions::FRESH`; a
+    /// sign-out here is seen at once).
     pub async fn authenticate(&self, token: &str) -> Result<Viewer> {
         let (user_id, claims) = self.accounts().tokens.verify(token)?;
-        let live = sqlx::query("SELECT user_id FROM sessions WHERE id = ? AND expires_at > ?")
-            .bind(&claims.jti)
-            .bind(now_ms())
-            .fetch_optional(&self.db().read)
-            .await?;
-        match live {
-            Some(row) if row.try_get::<i64, _>("user_id")? == user_id.0 => Ok(Viewer {
-                user_id,
-                session_id: claims.jti,
-                expires_at_ms: claims.exp.saturating_mul(1000),
-            }),
-            _ => Err(Error::Unauthenticated),
+        let sessions = &self.accounts().sessions;
+        if !sessions.is_live(&claims.jti, user_id.0) {
+            let lookup = sessions.lookup();
+            let live = sqlx::query("SELECT user_id FROM sessions WHERE id = ? AND expires_at > ?")
+                .bind(&claims.jti)
+                .bind(now_ms())
+                .fetch_optional(&self.db().read)
+                .await?;
+            match live {
+                Some(row) if row.try_get::<i64, _>("user_id")? == user_id.0 => {
+                    sessions.keep(lookup, &claims.jti, user_id.0);
+                }
+                _ => return Err(Error::Unauthenticated),
+            }
         }
+        Ok(Viewer {
+            user_id,
+            session_id: claims.jti,
+            expires_at_ms: claims.exp.saturating_mul(1000),
+        })
     }
 
     pub async fn user(&self, id: UserId) -> Result<User> {
