@@ -109,6 +109,13 @@ pub struct Config {
     /// connections open).
     #[arg(long, env = "HTTP_IDLE_TIMEOUT_MS", default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(100..))]
     pub http_idle_timeout_ms: u64,
+
+    /// Connections one client address may hold open at once (HTTP, WebSocket and event streams
+    /// alike); the next is answered `429 rate_limited` and closed. 0: no bound. Not applied
+    /// with `TRUST_FORWARDED_FOR`, where every connection comes from the proxy (bound them
+    /// there).
+    #[arg(long, env = "MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 1000)]
+    pub max_connections_per_address: usize,
 }
 
 fn parse_secret(raw: &str) -> Result<SecretString, String> {

@@ -2,10 +2,15 @@
 //! limit on reading a request's head does nothing: a client that opens a connection and sends
 //! its headers a byte at a time, or nothing at all, holds a connection, its task and its
 //! buffers (16 KiB) for as long as it likes (slowloris), and so does every idle kept-alive
-//! connection. This loop is axum's (HTTP/1.1 with upgrades, graceful drain) with that bound.
+//! connection. This loop is axum's (HTTP/1.1 with upgrades, graceful drain) with that bound,
+//! and a bound on the connections one address holds open (`addresses`).
 
-use std::net::SocketAddr;
-use std::pin::pin;
+use std::collections::HashMap;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::{pin, Pin};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -16,6 +21,7 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -25,24 +31,41 @@ use tower::ServiceExt;
 /// longer one is refused with `431`. hyper's own default is about 400 KiB.
 const MAX_HEAD_BYTES: usize = 16 * 1024;
 
+/// What one connection may take.
+#[derive(Debug, Clone, Copy)]
+pub struct Bounds {
+    /// How long a connection may go without a complete request head: the time a new
+    /// connection gets for its first request and a kept-alive one waits for its next.
+    pub idle: Duration,
+    /// Connections open at once from one address; 0: no bound.
+    pub per_address: usize,
+}
+
 /// Serves `router` on `listener` until `stop` is cancelled, then stops accepting, lets every
-/// request in flight finish and returns. `idle` bounds how long a connection may go without a
-/// complete request head: the time a new connection gets for its first request and a
-/// kept-alive one waits for its next.
-pub async fn serve<L>(mut listener: L, router: Router, idle: Duration, stop: CancellationToken)
+/// request in flight finish and returns.
+pub async fn serve<L>(mut listener: L, router: Router, bounds: Bounds, stop: CancellationToken)
 where
     L: Listener<Io = TcpStream, Addr = SocketAddr>,
 {
+    let Bounds { idle, per_address } = bounds;
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(idle)
         .max_buf_size(MAX_HEAD_BYTES);
     let connections = TaskTracker::new();
+    let addresses = Addresses::default();
     loop {
         let (tcp, peer) = tokio::select! {
             accepted = listener.accept() => accepted,
             () = stop.cancelled() => break,
+        };
+        let place = match addresses.admit(peer.ip(), per_address) {
+            Ok(place) => place,
+            Err(Full) => {
+                connections.spawn(refuse(tcp, idle.min(REFUSAL_WAIT)));
+                continue;
+            }
         };
         let service = router
             .clone()
@@ -65,7 +88,7 @@ where
             }
             let service = TowerToHyperService::new(service);
             let mut conn = pin!(builder
-                .serve_connection(TokioIo::new(tcp), service)
+                .serve_connection(TokioIo::new(Counted { tcp, _place: place }), service)
                 .with_upgrades());
             let result = tokio::select! {
                 result = conn.as_mut() => result,
@@ -84,4 +107,157 @@ where
     drop(listener);
     connections.close();
     connections.wait().await;
+}
+
+/// How long a refused connection is given to send its request before the answer.
+const REFUSAL_WAIT: Duration = Duration::from_secs(1);
+
+/// The answer to a connection over its address's bound: the contract's error, then close.
+const REFUSAL: &[u8] = b"HTTP/1.1 429 Too Many Requests\r\n\
+content-type: application/json\r\nretry-after: 10\r\nconnection: close\r\n\
+content-length: 84\r\n\r\n\
+{\"error\":{\"code\":\"rate_limited\",\"message\":\"too many connections from this address\"}}";
+
+/// Reads what the client sent first (so closing does not reset the connection before it reads
+/// the answer), then answers [`REFUSAL`] and closes.
+async fn refuse(mut tcp: TcpStream, wait: Duration) {
+    let mut head = [0u8; 4096];
+    if !matches!(
+        tokio::time::timeout(wait, tcp.read(&mut head)).await,
+        Ok(Ok(1..))
+    ) {
+        return;
+    }
+    let _ = tokio::time::timeout(wait, async {
+        tcp.write_all(REFUSAL).await?;
+        tcp.shutdown().await
+    })
+    .await;
+}
+
+/// Open connections per client address.
+#[derive(Clone, Default)]
+struct Addresses(Arc<Mutex<HashMap<IpAddr, usize>>>);
+
+/// An address's bound is reached.
+struct Full;
+
+impl Addresses {
+    fn admit(&self, ip: IpAddr, bound: usize) -> Result<Option<Place>, Full> {
+        if bound == 0 {
+            return Ok(None);
+        }
+        let mut open = lock(&self.0);
+        let count = open.entry(ip).or_default();
+        if *count >= bound {
+            return Err(Full);
+        }
+        *count += 1;
+        Ok(Some(Place {
+            addresses: self.clone(),
+            ip,
+        }))
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// One connection's place in its address's count, given back when the socket closes.
+struct Place {
+    addresses: Addresses,
+    ip: IpAddr,
+}
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        let mut open = lock(&self.addresses.0);
+        if let Some(count) = open.get_mut(&self.ip) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// A connection's socket with its place: hyper hands the socket to a WebSocket or keeps it
+/// for an event stream, and the place lives exactly as long.
+struct Counted {
+    tcp: TcpStream,
+    _place: Option<Place>,
+}
+
+impl AsyncRead for Counted {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().tcp).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Counted {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().tcp).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().tcp).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.tcp.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().tcp).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().tcp).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_refusal_is_one_whole_response() {
+        let text = std::str::from_utf8(REFUSAL).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        assert!(head.contains(&format!("content-length: {}", body.len())));
+        let error: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(error["error"]["code"], "rate_limited");
+    }
+
+    #[test]
+    fn places_are_given_back() {
+        let addresses = Addresses::default();
+        let ip: IpAddr = [10, 0, 0, 1].into();
+        let a = addresses.admit(ip, 2).ok().flatten();
+        let b = addresses.admit(ip, 2).ok().flatten();
+        assert!(a.is_some() && b.is_some());
+        assert!(addresses.admit(ip, 2).is_err());
+        assert!(
+            addresses.admit([10, 0, 0, 2].into(), 2).is_ok(),
+            "per address"
+        );
+        drop(a);
+        assert!(addresses.admit(ip, 2).is_ok());
+        drop(b);
+        assert!(addresses.admit(ip, 0).is_ok_and(|place| place.is_none()));
+        assert!(lock(&addresses.0).is_empty(), "no address left behind");
+    }
 }

@@ -17,7 +17,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     addr: SocketAddr,
-    http_idle: Duration,
+    bounds: crate::serve::Bounds,
     shutdown: CancellationToken,
 }
 
@@ -78,7 +78,15 @@ impl Application {
             listener,
             router,
             addr,
-            http_idle: Duration::from_millis(config.http_idle_timeout_ms),
+            bounds: crate::serve::Bounds {
+                idle: Duration::from_millis(config.http_idle_timeout_ms),
+                // Behind a proxy every connection is the proxy's.
+                per_address: if config.trust_forwarded_for {
+                    0
+                } else {
+                    config.max_connections_per_address
+                },
+            },
             shutdown,
         })
     }
@@ -108,7 +116,7 @@ impl Application {
         crate::serve::serve(
             self.listener.tap_io(no_delay),
             self.router,
-            self.http_idle,
+            self.bounds,
             self.shutdown,
         )
         .await;

@@ -200,3 +200,75 @@ async fn shutting_down_closes_a_connection_waiting_for_its_first_request_at_once
     assert_eq!(got, "");
     assert!(after < Duration::from_secs(5), "closed after {after:?}");
 }
+
+/// A server that lets one address hold three connections at once.
+async fn app_of_three() -> TestApp {
+    TestApp::spawn_with(|config| config.max_connections_per_address = 3).await
+}
+
+/// Sends `GET /healthz` on a new connection and reads until the server closes it: the
+/// refusal an address over its bound gets.
+async fn refused(app: &TestApp) -> String {
+    let mut tcp = open(app).await;
+    tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: confab\r\n\r\n")
+        .await
+        .unwrap();
+    until_closed(&mut tcp).await.0
+}
+
+fn assert_refusal(got: &str) {
+    assert!(
+        got.starts_with("HTTP/1.1 429 Too Many Requests\r\n"),
+        "{got}"
+    );
+    assert!(got.contains("retry-after: 10\r\n"), "{got}");
+    assert!(got.ends_with(r#"{"error":{"code":"rate_limited","message":"too many connections from this address"}}"#), "{got}");
+}
+
+/// A new connection's `GET /healthz` succeeds within a few seconds: the server gives a place
+/// back once it has seen a connection close.
+async fn served_again(app: &TestApp) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let mut tcp = open(app).await;
+        tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: confab\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let (got, _) = until_closed(&mut tcp).await;
+        if got.starts_with("HTTP/1.1 200 OK") {
+            return;
+        }
+        assert_refusal(&got);
+        assert!(Instant::now() < deadline, "no place came back");
+        sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_address_holds_a_bounded_number_of_connections() {
+    let app = app_of_three().await;
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        let mut tcp = open(&app).await;
+        assert_eq!(healthz(&mut tcp).await, "HTTP/1.1 200 OK");
+        held.push(tcp);
+    }
+    assert_refusal(&refused(&app).await);
+    // The kept-alive connections still serve.
+    assert_eq!(healthz(&mut held[0]).await, "HTTP/1.1 200 OK");
+    drop(held.pop());
+    served_again(&app).await;
+}
+
+#[tokio::test]
+async fn a_websocket_keeps_its_place_until_it_closes() {
+    let app = app_of_three().await;
+    // The test client's kept-alive connection is one place, two sockets the others.
+    let ann = app.person("ann").await;
+    let first = app.connect(&ann).await;
+    let mut second = app.connect(&ann).await;
+    assert_refusal(&refused(&app).await);
+    second.sync().await;
+    drop(first);
+    served_again(&app).await;
+}
