@@ -111,6 +111,28 @@ fn list(c: &mut Criterion) {
             black_box(chat.list_conversations(me, query).await.expect("listing"))
         })
     });
+    // What `GET /api/conversations` serves: the page's JSON, written from snapshots.
+    group.bench_function("first_page_json", |b| {
+        b.to_async(&rt).iter(|| async move {
+            black_box(
+                chat.list_conversations_json(me, query)
+                    .await
+                    .expect("listing"),
+            )
+        })
+    });
+    // The same page serialized from values, as the endpoint did before.
+    group.bench_function("first_page_serialized", |b| {
+        b.to_async(&rt).iter(|| async move {
+            let (conversations, next_cursor) =
+                chat.list_conversations(me, query).await.expect("listing");
+            let list = protocol::ConversationList {
+                conversations,
+                next_cursor,
+            };
+            black_box(serde_json::to_vec(&list).expect("serializing"))
+        })
+    });
     group.finish();
 }
 
