@@ -23,6 +23,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
@@ -55,6 +56,7 @@ where
         .max_buf_size(MAX_HEAD_BYTES);
     let connections = TaskTracker::new();
     let addresses = Addresses::default();
+    let refusals = Arc::new(Semaphore::new(REFUSALS));
     loop {
         let (tcp, peer) = tokio::select! {
             accepted = listener.accept() => accepted,
@@ -63,7 +65,13 @@ where
         let place = match addresses.admit(peer.ip(), per_address) {
             Ok(place) => place,
             Err(Full) => {
-                connections.spawn(refuse(tcp, idle.min(REFUSAL_WAIT)));
+                // Past that many refusals under way, a connection is just closed.
+                if let Ok(permit) = Arc::clone(&refusals).try_acquire_owned() {
+                    connections.spawn(async move {
+                        refuse(tcp, idle.min(REFUSAL_WAIT)).await;
+                        drop(permit);
+                    });
+                }
                 continue;
             }
         };
@@ -111,6 +119,8 @@ where
 
 /// How long a refused connection is given to send its request before the answer.
 const REFUSAL_WAIT: Duration = Duration::from_secs(1);
+/// Refusals answered at once at most: each holds a socket for up to [`REFUSAL_WAIT`].
+const REFUSALS: usize = 256;
 
 /// The answer to a connection over its address's bound: the contract's error, then close.
 const REFUSAL: &[u8] = b"HTTP/1.1 429 Too Many Requests\r\n\
