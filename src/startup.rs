@@ -12,6 +12,16 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::state::AppState;
 
+/// Every connection is a file: a soft limit of 1,024 (the usual default) would refuse sockets
+/// long before memory or CPU run out. Raised to the hard limit, as Go's runtime does for its
+/// servers; the hard limit is the operator's to set.
+fn raise_open_files() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(open_files) => tracing::info!(open_files, "open files allowed"),
+        Err(e) => tracing::warn!(error = %e, "could not raise the open files limit"),
+    }
+}
+
 /// A built server, bound to its port and ready to run.
 pub struct Application {
     listener: TcpListener,
@@ -46,6 +56,7 @@ impl Application {
             .await
             .context("could not open the database")?;
 
+        raise_open_files();
         let listener = listen(config.site_addr)
             .with_context(|| format!("could not listen on {}", config.site_addr))?;
         let addr = listener.local_addr()?;
