@@ -51,11 +51,12 @@ async fn closed_once_idle(tcp: &mut TcpStream) -> String {
     got
 }
 
+/// A whole `GET /healthz` request.
+const HEALTHZ: &[u8] = b"GET /healthz HTTP/1.1\r\nHost: confab\r\n\r\n";
+
 /// One `GET /healthz` on a kept-alive connection; returns the status line.
 async fn healthz(tcp: &mut TcpStream) -> String {
-    tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: confab\r\n\r\n")
-        .await
-        .unwrap();
+    tcp.write_all(HEALTHZ).await.unwrap();
     let mut got = Vec::new();
     let mut byte = [0u8; 1];
     // The head, then the body by its length.
@@ -210,9 +211,7 @@ async fn app_of_three() -> TestApp {
 /// refusal an address over its bound gets.
 async fn refused(app: &TestApp) -> String {
     let mut tcp = open(app).await;
-    tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: confab\r\n\r\n")
-        .await
-        .unwrap();
+    tcp.write_all(HEALTHZ).await.unwrap();
     until_closed(&mut tcp).await.0
 }
 
