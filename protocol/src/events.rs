@@ -31,6 +31,18 @@ pub enum ClientEvent {
         conversation_id: ConversationId,
         seq: i64,
     },
+    /// Resume over the socket (an addition to the contract): the changes after `after`,
+    /// answered by `changes:page` or `error`, both carrying the optional `client_id`. The same
+    /// record as `GET /api/conversations/:id/changes`, without a second connection.
+    #[serde(rename = "changes:fetch")]
+    FetchChanges {
+        conversation_id: ConversationId,
+        after: i64,
+        #[serde(default)]
+        limit: usize,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_id: Option<String>,
+    },
 }
 
 /// Why a client frame could not be read, with the `client_id` it carried if any.
@@ -49,13 +61,14 @@ struct Envelope {
 }
 
 impl ClientEvent {
-    pub const NAMES: [&'static str; 6] = [
+    pub const NAMES: [&'static str; 7] = [
         "conversation:join",
         "conversation:leave",
         "message:send",
         "typing:start",
         "typing:stop",
         "message:read",
+        "changes:fetch",
     ];
 
     /// Reads one text frame.
@@ -132,6 +145,15 @@ pub enum ServerEvent {
     /// too, showing them gone.
     #[serde(rename = "conversation:updated")]
     ConversationUpdated { conversation: Conversation },
+    /// The answer to `changes:fetch`: a page of the change record, as REST gives it.
+    #[serde(rename = "changes:page")]
+    ChangesPage {
+        conversation_id: ConversationId,
+        #[serde(flatten)]
+        page: ChangePage,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        client_id: Option<String>,
+    },
     #[serde(rename = "error")]
     Error {
         code: ErrorCode,
@@ -157,6 +179,7 @@ impl ServerEvent {
             Self::UserOnline { .. } => "user:online",
             Self::UserOffline { .. } => "user:offline",
             Self::ConversationUpdated { .. } => "conversation:updated",
+            Self::ChangesPage { .. } => "changes:page",
             Self::Error { .. } => "error",
         }
     }
@@ -188,6 +211,27 @@ pub struct ChangePage {
     pub has_more: bool,
     /// The conversation's latest version now.
     pub version: i64,
+}
+
+impl ChangePage {
+    /// Cuts the page so that its entries take at most about `max_bytes` of JSON (always keeping
+    /// the first): a socket frame has a bound where an HTTP body has none. What is cut is
+    /// still to come, so `has_more` is set.
+    pub fn fit(&mut self, max_bytes: usize) {
+        let mut used = 0;
+        let keep = self
+            .changes
+            .iter()
+            .position(|entry| {
+                used += serde_json::to_vec(entry).map_or(usize::MAX, |json| json.len() + 1);
+                used > max_bytes
+            })
+            .map_or(self.changes.len(), |cut| cut.max(1));
+        if keep < self.changes.len() {
+            self.changes.truncate(keep);
+            self.has_more = true;
+        }
+    }
 }
 
 /// `POST /api/conversations/:id/typing`: typing from clients without a socket.
@@ -222,6 +266,61 @@ mod tests {
             .unwrap_err();
         assert!(err.message.contains("conversation_id"), "{}", err.message);
         assert_eq!(err.client_id.as_deref(), Some("c2"));
+    }
+
+    #[test]
+    fn a_fetch_parses_with_or_without_its_options() {
+        let bare = r#"{"event":"changes:fetch","data":{"conversation_id":3,"after":0}}"#;
+        assert_eq!(
+            ClientEvent::parse(bare).unwrap(),
+            ClientEvent::FetchChanges {
+                conversation_id: ConversationId(3),
+                after: 0,
+                limit: 0,
+                client_id: None
+            }
+        );
+        let full = r#"{"event":"changes:fetch","data":{"conversation_id":3,"after":9,"limit":5,"client_id":"r1"}}"#;
+        assert!(matches!(
+            ClientEvent::parse(full).unwrap(),
+            ClientEvent::FetchChanges { after: 9, limit: 5, client_id: Some(ref c), .. } if c == "r1"
+        ));
+        let err =
+            ClientEvent::parse(r#"{"event":"changes:fetch","data":{"after":-1,"client_id":"r2"}}"#)
+                .unwrap_err();
+        assert_eq!(err.client_id.as_deref(), Some("r2"));
+    }
+
+    #[test]
+    fn a_page_fits_its_bound_and_says_more_follows() {
+        let entry = |version| ChangeEntry {
+            version,
+            frame: ServerEvent::UserOnline {
+                user_id: UserId(version),
+            },
+        };
+        let page = ChangePage {
+            changes: (1..=10).map(entry).collect(),
+            has_more: false,
+            version: 10,
+        };
+        let size = |n: usize| -> usize {
+            page.changes[..n]
+                .iter()
+                .map(|e| serde_json::to_vec(e).unwrap().len() + 1)
+                .sum()
+        };
+        let mut whole = page.clone();
+        whole.fit(size(10));
+        assert_eq!(whole, page, "a page within the bound is left alone");
+        let mut cut = page.clone();
+        cut.fit(size(4) - 1);
+        assert_eq!(cut.changes, page.changes[..3]);
+        assert!(cut.has_more);
+        let mut one = page.clone();
+        one.fit(1);
+        assert_eq!(one.changes.len(), 1, "the first entry always goes");
+        assert!(one.has_more);
     }
 
     #[test]

@@ -17,7 +17,7 @@ use chat::{Chat, Viewer};
 use futures::stream::StreamExt;
 use futures::SinkExt;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use protocol::{ClientEvent, ErrorCode, SendMessage, ServerEvent};
+use protocol::{ClientEvent, ErrorCode, FieldError, SendMessage, ServerEvent};
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
@@ -302,6 +302,7 @@ async fn handle(
     let parsed = ClientEvent::parse(text);
     let client_id = match &parsed {
         Ok(ClientEvent::Send { client_id, .. }) => Some(client_id.clone()),
+        Ok(ClientEvent::FetchChanges { client_id, .. }) => client_id.clone(),
         Ok(_) => None,
         Err(e) => e.client_id.clone(),
     };
@@ -370,6 +371,22 @@ async fn handle(
             conversation_id,
             seq,
         } => chat.mark_read(me, conversation_id, seq).await.map(drop),
+        ClientEvent::FetchChanges {
+            conversation_id,
+            after,
+            limit,
+            client_id,
+        } => match fetch_changes(chat, me, conversation_id, after, limit).await {
+            Ok(page) => {
+                let reply = ServerEvent::ChangesPage {
+                    conversation_id,
+                    page,
+                    client_id,
+                };
+                return send(socket, &reply).await.map_err(gone);
+            }
+            Err(e) => Err(e),
+        },
     };
     match outcome {
         Ok(()) => Ok(()),
@@ -381,6 +398,28 @@ async fn handle(
             send(socket, &reply).await.map_err(gone)
         }
     }
+}
+
+/// Bytes of changes in one `changes:page` frame: a page of long messages is cut short (and says
+/// more follows) rather than outgrow the socket's write buffer.
+const PAGE_BYTES: usize = 64 * 1024;
+
+/// `changes:fetch`: the REST endpoint's page, checked the same way and cut to fit a frame.
+async fn fetch_changes(
+    chat: &Chat,
+    me: protocol::UserId,
+    id: protocol::ConversationId,
+    after: i64,
+    limit: usize,
+) -> chat::Result<protocol::ChangePage> {
+    if after < 0 {
+        return Err(
+            FieldError::new("after", "must be a version (a whole number, 0 or more)").into(),
+        );
+    }
+    let mut page = chat.changes_since(me, id, after, limit).await?;
+    page.fit(PAGE_BYTES);
+    Ok(page)
 }
 
 fn error(code: ErrorCode, message: String, client_id: Option<String>) -> ServerEvent {

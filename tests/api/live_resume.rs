@@ -239,3 +239,135 @@ async fn a_client_that_resumes_from_its_last_version_gets_exactly_the_rest() {
     assert_eq!(all.len(), seen.len() + rest.len(), "no duplicates");
     assert_eq!(all, (1..=latest).collect(), "no loss");
 }
+
+/// Every change after `after` fetched over the socket (`changes:fetch`), page by page; checks
+/// that each answer names its conversation and echoes the request's `client_id`.
+async fn socket_changes(socket: &mut Socket, conv: i64, after: i64, limit: usize) -> Vec<Value> {
+    let mut changes: Vec<Value> = Vec::new();
+    let mut after = after;
+    for n in 0.. {
+        let tag = format!("page-{n}");
+        let data =
+            json!({"conversation_id": conv, "after": after, "limit": limit, "client_id": tag});
+        socket.send("changes:fetch", data).await;
+        let page = socket.next_of(&["changes:page", "error"]).await;
+        assert_eq!(page["event"], "changes:page", "{page}");
+        let page = &page["data"];
+        assert_eq!(page["conversation_id"], json!(conv));
+        assert_eq!(page["client_id"], json!(tag));
+        let entries = page["changes"].as_array().unwrap().clone();
+        assert!(!entries.is_empty() || page["has_more"] == false, "{page}");
+        assert!(entries.len() <= limit);
+        if let Some(last) = entries.last() {
+            after = last["version"].as_i64().unwrap();
+        }
+        changes.extend(entries);
+        if page["has_more"] == false {
+            assert_eq!(
+                page["version"],
+                json!(after),
+                "the last page ends at the latest"
+            );
+            break;
+        }
+    }
+    changes
+}
+
+#[tokio::test]
+async fn the_socket_pages_the_same_record_as_rest() {
+    let app = live_app().await;
+    let ann = app.person("ann").await;
+    let bob = app.person("bob").await;
+    let conv = app.direct(&ann, &bob).await;
+    busy(&app, &ann, &bob, conv, 0, 40).await;
+    let mut socket = app.connect(&bob).await;
+    let rest = all_changes(&app, &bob, conv, 0, 1000).await;
+    for limit in [1000, 13] {
+        let over_socket = socket_changes(&mut socket, conv, 0, limit).await;
+        assert_eq!(over_socket, rest, "limit {limit}");
+    }
+    let from_middle = socket_changes(&mut socket, conv, 50, 1000).await;
+    assert_eq!(from_middle, rest[50..]);
+    // Without `limit` or `client_id`: the default page, and no `client_id` in the answer.
+    socket
+        .send(
+            "changes:fetch",
+            json!({"conversation_id": conv, "after": 0}),
+        )
+        .await;
+    let page = socket.next_event("changes:page").await;
+    assert_eq!(page["changes"].as_array().unwrap().len(), rest.len());
+    assert!(page.get("client_id").is_none(), "{page}");
+}
+
+#[tokio::test]
+async fn a_page_of_long_messages_is_cut_to_fit_a_frame() {
+    let app = live_app().await;
+    let ann = app.person("ann").await;
+    let bob = app.person("bob").await;
+    let conv = app.direct(&ann, &bob).await;
+    // 40 messages of 4,000 characters (the default bound), 3 bytes each: about 480 KB.
+    let long = "€".repeat(4000);
+    for _ in 0..40 {
+        app.send(&ann, conv, &long).await;
+    }
+    let mut socket = app.connect(&bob).await;
+    socket
+        .send(
+            "changes:fetch",
+            json!({"conversation_id": conv, "after": 0, "limit": 1000}),
+        )
+        .await;
+    let first = socket.next_event("changes:page").await;
+    let entries = first["changes"].as_array().unwrap().len();
+    assert!((1..41).contains(&entries), "{entries} entries in one frame");
+    assert_eq!(first["has_more"], true);
+    // Paging on still gives everything once: the creation and the 40 messages.
+    let all = socket_changes(&mut socket, conv, 0, 1000).await;
+    assert_eq!(versions(&all), (1..=41).collect::<Vec<_>>());
+    assert_eq!(all, all_changes(&app, &bob, conv, 0, 1000).await);
+}
+
+#[tokio::test]
+async fn a_fetch_over_the_socket_checks_its_input_and_its_reader() {
+    let app = live_app().await;
+    let ann = app.person("ann").await;
+    let bob = app.person("bob").await;
+    let eve = app.person("eve").await;
+    let conv = app.direct(&ann, &bob).await;
+    let mut socket = app.connect(&eve).await;
+    let refused = [
+        (
+            json!({"conversation_id": conv, "after": 0, "client_id": "r1"}),
+            "not_found",
+        ),
+        (
+            json!({"conversation_id": 999_999, "after": 0, "client_id": "r2"}),
+            "not_found",
+        ),
+        (
+            json!({"conversation_id": conv, "after": -1, "client_id": "r3"}),
+            "invalid_input",
+        ),
+        (json!({"after": 0, "client_id": "r4"}), "invalid_input"),
+        (
+            json!({"conversation_id": conv, "after": "x", "client_id": "r5"}),
+            "invalid_input",
+        ),
+        (
+            json!({"conversation_id": conv, "after": 0, "limit": -5, "client_id": "r6"}),
+            "invalid_input",
+        ),
+    ];
+    for (data, code) in refused {
+        socket.send("changes:fetch", data.clone()).await;
+        let error = socket.next_event("error").await;
+        assert_eq!(error["code"], code, "{data} → {error}");
+        assert_eq!(error["client_id"], data["client_id"], "{error}");
+    }
+    // The socket stays open and serves its own conversations.
+    let theirs = app.direct(&eve, &ann).await;
+    let page = socket_changes(&mut socket, theirs, 0, 10).await;
+    assert_eq!(versions(&page), vec![1]);
+}
