@@ -29,6 +29,9 @@ pub enum Kind {
     /// `message:new` (or, from the echo, the frame sent).
     New,
     Ack,
+    /// `changes:page`, the answer to [`Client::fetch_changes`]; its `client_id` is that of the
+    /// first message in the page.
+    Page,
     Error,
 }
 
@@ -187,6 +190,15 @@ impl Client {
         })
     }
 
+    /// Queues a `changes:fetch` (Confab only): resume over the socket, answered by a
+    /// [`Kind::Page`] frame.
+    pub fn fetch_changes(&self, conversation: i64, after: i64) {
+        let frame = format!(
+            r#"{{"event":"changes:fetch","data":{{"conversation_id":{conversation},"after":{after}}}}}"#
+        );
+        let _ = self.out.send(frame);
+    }
+
     /// Queues a `message:send`.
     pub fn send(&self, conversation: i64, client_id: &str, body: &str) {
         let data = format!(
@@ -222,6 +234,8 @@ fn scan(target: Target, text: &str) -> Option<Event<'_>> {
         Kind::New
     } else if name.starts_with("message:ack\"") {
         Kind::Ack
+    } else if name.starts_with("changes:page\"") {
+        Kind::Page
     } else if name.starts_with("error\"") {
         Kind::Error
     } else {
@@ -273,6 +287,9 @@ mod tests {
             r#"{"event":"user:online","data":{"user_id":1}}"#
         )
         .is_none());
+        let page = r#"{"event":"changes:page","data":{"conversation_id":1,"changes":[{"version":2,"event":"message:new","data":{"message":{"id":7,"sender_id":4,"client_id":"x-1-0"}}}],"has_more":false,"version":2}}"#;
+        let e = scan(Target::Confab, page).expect("changes:page");
+        assert_eq!((e.kind, e.client_id), (Kind::Page, Some("x-1-0")));
         let echo = r#"{"event":"message:send","data":{"conversation_id":1,"client_id":"r-3-1","body":"b"}}"#;
         assert_eq!(scan(Target::Echo, echo).map(|e| e.kind), Some(Kind::New));
     }

@@ -63,6 +63,7 @@ fn chat_handler(recorder: &Arc<Recorder>, me: i64, tag: char) -> Handler {
             Kind::New if event.sender_id != Some(me) => recorder.delivered(stamp, at),
             Kind::New => {}
             Kind::Ack => recorder.acked(stamp, at),
+            Kind::Page => {}
             Kind::Error => recorder.error(),
         }
     })
@@ -448,34 +449,18 @@ pub async fn reconnect(target: Target, args: &ReconnectArgs) -> Result<Outcome> 
         let conversation = &world.directs[i / 2];
         let server = &server;
         async move {
-            let client = Client::connect(
-                server.target,
-                &server.addr,
-                &user.token,
-                &[conversation.id],
-                quiet,
-            )
-            .await?;
-            // Confab: the change record after the version held; the baseline has only its
-            // newest history page to catch up with.
-            let path = match server.target {
-                Target::Confab => format!(
-                    "/api/conversations/{}/changes?after={}",
-                    conversation.id, conversation.version
-                ),
-                _ => format!("/api/conversations/{}/messages?limit=50", conversation.id),
+            let client = match server.target {
+                Target::Confab => {
+                    resume_on_socket(
+                        server,
+                        &user.token,
+                        conversation,
+                        client_id('x', (i / 2) as u64, 0),
+                    )
+                    .await?
+                }
+                _ => resume_over_http(server, &http, &user.token, conversation, quiet).await?,
             };
-            let body = http
-                .get(format!("http://{}{path}", server.addr))
-                .bearer_auth(&user.token)
-                .send()
-                .await?
-                .error_for_status()?
-                .text()
-                .await?;
-            if !body.contains(BODY) && !body.contains("message_new") {
-                bail!("user {} did not get what it missed: {body}", user.id);
-            }
             recorder.delivered(recorder.stamp(storm), Instant::now());
             anyhow::Ok(client)
         }
@@ -502,6 +487,69 @@ pub async fn reconnect(target: Target, args: &ReconnectArgs) -> Result<Outcome> 
             ("failed".into(), failed.to_string()),
         ],
     })
+}
+
+/// Confab's way back: the socket, then the missed change over it (`changes:fetch`), no second
+/// connection. Returns once the page holding the missed message (`missed`) has arrived.
+async fn resume_on_socket(
+    server: &Server,
+    token: &str,
+    conversation: &world::Conversation,
+    missed: String,
+) -> Result<Client> {
+    let (tell, page) = tokio::sync::oneshot::channel::<bool>();
+    let tell = std::sync::Mutex::new(Some(tell));
+    let handler: Handler = Arc::new(move |event, _| {
+        if matches!(event.kind, Kind::Page | Kind::Error) {
+            let whole = event.kind == Kind::Page && event.client_id == Some(missed.as_str());
+            if let Some(tell) = tell.lock().ok().and_then(|mut t| t.take()) {
+                let _ = tell.send(whole);
+            }
+        }
+    });
+    let client = Client::connect(
+        server.target,
+        &server.addr,
+        token,
+        &[conversation.id],
+        handler,
+    )
+    .await?;
+    client.fetch_changes(conversation.id, conversation.version);
+    let whole = tokio::time::timeout(Duration::from_secs(30), page)
+        .await
+        .context("no changes:page within 30 s")??;
+    anyhow::ensure!(whole, "the page did not hold the missed message");
+    Ok(client)
+}
+
+/// The baseline's way back: the socket, then the newest history page over HTTP.
+async fn resume_over_http(
+    server: &Server,
+    http: &reqwest::Client,
+    token: &str,
+    conversation: &world::Conversation,
+    quiet: Handler,
+) -> Result<Client> {
+    let client = Client::connect(
+        server.target,
+        &server.addr,
+        token,
+        &[conversation.id],
+        quiet,
+    )
+    .await?;
+    let path = format!("/api/conversations/{}/messages?limit=50", conversation.id);
+    let body = http
+        .get(format!("http://{}{path}", server.addr))
+        .bearer_auth(token)
+        .send()
+        .await?
+        .error_for_status()?
+        .text()
+        .await?;
+    anyhow::ensure!(body.contains(BODY), "it did not get what it missed: {body}");
+    Ok(client)
 }
 
 // ---------------------------------------------------------------------------------------------
