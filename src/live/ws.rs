@@ -401,8 +401,9 @@ async fn handle(
 }
 
 /// Bytes of changes in one `changes:page` frame: a page of long messages is cut short (and says
-/// more follows) rather than outgrow the socket's write buffer.
-const PAGE_BYTES: usize = 64 * 1024;
+/// more follows). Small, because tungstenite keeps its write buffer as large as the largest
+/// frame a socket ever sent, for as long as the socket lives.
+const PAGE_BYTES: usize = 16 * 1024;
 
 /// `changes:fetch`: the REST endpoint's page, checked the same way and cut to fit a frame.
 async fn fetch_changes(
