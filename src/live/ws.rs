@@ -26,6 +26,9 @@ use crate::state::{AppState, Heartbeat};
 
 /// Largest frame or message a client may send (axum's default would be 64 MiB).
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+/// Most bytes a socket's write buffer holds: a client that stops reading cannot grow it past
+/// this, and a single frame larger than this cannot be sent at all (tungstenite refuses it).
+const MAX_WRITE_BUFFER: usize = MAX_FRAME_BYTES * 4;
 /// How long the server waits for the client to answer its close frame.
 const CLOSE_WAIT: Duration = Duration::from_secs(2);
 
@@ -64,7 +67,7 @@ pub async fn upgrade(
         // Frames are buffered until `forward` flushes a batch; the bound keeps a client that
         // stops reading from growing it (the hub's queue is bounded too).
         .write_buffer_size(64 * 1024)
-        .max_write_buffer_size(MAX_FRAME_BYTES * 4)
+        .max_write_buffer_size(MAX_WRITE_BUFFER)
         .on_upgrade(move |socket| serve(socket, chat, shutdown, heartbeat, viewer))
 }
 
@@ -378,11 +381,7 @@ async fn handle(
             client_id,
         } => match fetch_changes(chat, me, conversation_id, after, limit).await {
             Ok(page) => {
-                let reply = ServerEvent::ChangesPage {
-                    conversation_id,
-                    page,
-                    client_id,
-                };
+                let reply = page_reply(conversation_id, page, client_id, MAX_WRITE_BUFFER);
                 return send(socket, &reply).await.map_err(gone);
             }
             Err(e) => Err(e),
@@ -423,10 +422,79 @@ async fn fetch_changes(
     Ok(page)
 }
 
+/// The `changes:page` frame, or an `error` pointing to REST when even the page's first entry
+/// makes a frame over `max_bytes` (a `conversation:updated` of a huge group): sent, it would
+/// be refused by the write buffer and end the connection, and the client would ask again.
+fn page_reply(
+    conversation_id: protocol::ConversationId,
+    page: protocol::ChangePage,
+    client_id: Option<String>,
+    max_bytes: usize,
+) -> ServerEvent {
+    let reply = ServerEvent::ChangesPage {
+        conversation_id,
+        page,
+        client_id,
+    };
+    if reply.to_json().len() <= max_bytes {
+        return reply;
+    }
+    let ServerEvent::ChangesPage { client_id, .. } = reply else {
+        unreachable!("built above")
+    };
+    let message = format!(
+        "the next change is too large for a frame: \
+         fetch it with GET /api/conversations/{conversation_id}/changes"
+    );
+    error(ErrorCode::InvalidInput, message, client_id)
+}
+
 fn error(code: ErrorCode, message: String, client_id: Option<String>) -> ServerEvent {
     ServerEvent::Error {
         code,
         message,
         client_id,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use protocol::{ChangeEntry, ChangePage, ConversationId, ServerEvent, UserId};
+
+    use super::*;
+
+    #[test]
+    fn a_page_too_large_for_a_frame_points_to_rest() {
+        let page = ChangePage {
+            changes: (1..=50)
+                .map(|v| ChangeEntry {
+                    version: v,
+                    frame: ServerEvent::UserOnline { user_id: UserId(v) },
+                })
+                .collect(),
+            has_more: false,
+            version: 50,
+        };
+        let id = ConversationId(7);
+        let tag = Some("r1".to_owned());
+        let fits = page_reply(id, page.clone(), tag.clone(), MAX_WRITE_BUFFER);
+        assert!(
+            matches!(fits, ServerEvent::ChangesPage { ref client_id, .. } if *client_id == tag)
+        );
+        match page_reply(id, page, tag.clone(), 1000) {
+            ServerEvent::Error {
+                code,
+                message,
+                client_id,
+            } => {
+                assert_eq!(code, ErrorCode::InvalidInput);
+                assert!(
+                    message.contains("/api/conversations/7/changes"),
+                    "{message}"
+                );
+                assert_eq!(client_id, tag);
+            }
+            other => panic!("expected an error, got {other:?}"),
+        }
     }
 }
