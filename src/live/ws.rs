@@ -7,18 +7,24 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chat::live::{ConnId, Frame, Frames, Kick};
 use chat::{Chat, Viewer};
 use futures::stream::StreamExt;
 use futures::SinkExt;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use hyper::upgrade::Upgraded;
+use hyper_util::rt::TokioIo;
 use protocol::{ClientEvent, ErrorCode, FieldError, SendMessage, ServerEvent};
+use tokio::io::AsyncWriteExt;
 use tokio::time::{sleep_until, Instant};
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+use tokio_tungstenite::WebSocketStream;
 use tokio_util::sync::CancellationToken;
 
 use crate::http::error::ApiError;
@@ -37,21 +43,27 @@ const GOING_AWAY: u16 = 1001;
 const UNSUPPORTED: u16 = 1003;
 const POLICY: u16 = 1008;
 
-pub async fn upgrade(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
-) -> Response {
-    if let Err(e) = super::check_origin(&state, &headers) {
+/// The socket: tokio-tungstenite's own stream rather than axum's wrapper, for the raw writes of
+/// [`write_direct`].
+type WebSocket = WebSocketStream<TokioIo<Upgraded>>;
+type WsError = tokio_tungstenite::tungstenite::Error;
+
+/// Frames larger than this skip tungstenite's write buffer ([`write_direct`]).
+const DIRECT_BYTES: usize = 8 * 1024;
+
+pub async fn upgrade(State(state): State<AppState>, mut request: Request) -> Response {
+    let headers = request.headers();
+    if let Err(e) = super::check_origin(&state, headers) {
         return e.into_response();
     }
-    let viewer = match super::authenticate(&state, &headers).await {
+    let viewer = match super::authenticate(&state, headers).await {
         Ok(viewer) => viewer,
         Err(e) => return e.into_response(),
     };
-    let Ok(ws) = ws else {
+    let Some(accept) = handshake_key(request.method(), headers).map(derive_accept_key) else {
         return ApiError::invalid("expected a WebSocket upgrade request").into_response();
     };
+    let on_upgrade = hyper::upgrade::on(&mut request);
     // Only what the socket uses moves into its task: every idle socket keeps it.
     let AppState {
         chat,
@@ -59,8 +71,54 @@ pub async fn upgrade(
         heartbeat,
         ..
     } = state;
-    ws.max_message_size(MAX_FRAME_BYTES)
-        .max_frame_size(MAX_FRAME_BYTES)
+    tokio::spawn(async move {
+        let Ok(upgraded) = on_upgrade.await else {
+            return;
+        };
+        let socket =
+            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config()))
+                .await;
+        serve(socket, chat, shutdown, heartbeat, viewer).await;
+    });
+    let Ok(accept) = HeaderValue::from_str(&accept) else {
+        return ApiError::invalid("expected a WebSocket upgrade request").into_response();
+    };
+    (
+        StatusCode::SWITCHING_PROTOCOLS,
+        [
+            (header::CONNECTION, HeaderValue::from_static("upgrade")),
+            (header::UPGRADE, HeaderValue::from_static("websocket")),
+            (header::SEC_WEBSOCKET_ACCEPT, accept),
+        ],
+    )
+        .into_response()
+}
+
+/// The client's `Sec-WebSocket-Key` when the request is a WebSocket upgrade (RFC 6455 §4.2.1):
+/// a GET asking to upgrade the connection to `websocket`, version 13.
+fn handshake_key<'a>(method: &Method, headers: &'a HeaderMap) -> Option<&'a [u8]> {
+    let has = |name: header::HeaderName, token: &str| {
+        headers.get_all(name).iter().any(|v| {
+            v.to_str()
+                .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+        })
+    };
+    let upgrade = method == Method::GET
+        && has(header::CONNECTION, "upgrade")
+        && has(header::UPGRADE, "websocket")
+        && headers
+            .get(header::SEC_WEBSOCKET_VERSION)
+            .is_some_and(|v| v == "13");
+    upgrade
+        .then(|| headers.get(header::SEC_WEBSOCKET_KEY))
+        .flatten()
+        .map(HeaderValue::as_bytes)
+}
+
+fn config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .max_message_size(Some(MAX_FRAME_BYTES))
+        .max_frame_size(Some(MAX_FRAME_BYTES))
         // Small buffers: most connections sit idle, and idle memory is what limits how many
         // one server holds. Chat frames are small; big ones still work, in more reads.
         .read_buffer_size(256)
@@ -68,7 +126,6 @@ pub async fn upgrade(
         // stops reading from growing it (the hub's queue is bounded too).
         .write_buffer_size(64 * 1024)
         .max_write_buffer_size(MAX_WRITE_BUFFER)
-        .on_upgrade(move |socket| serve(socket, chat, shutdown, heartbeat, viewer))
 }
 
 /// Why a socket ends, and what the client is told first.
@@ -210,7 +267,7 @@ fn serve(
                             break None;
                         }
                         // tungstenite answers pings itself; a pong only proves the client is there.
-                        Message::Ping(_) | Message::Pong(_) => {}
+                        Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
                     }
                 }
                 () = &mut timer => {
@@ -247,7 +304,7 @@ async fn close(socket: &mut WebSocket, ending: Ending) {
         let _ = send(socket, &event).await;
     }
     let close = CloseFrame {
-        code: ending.code,
+        code: CloseCode::from(ending.code),
         reason: Utf8Bytes::from_static(ending.reason),
     };
     let _ = socket.send(Message::Close(Some(close))).await;
@@ -268,16 +325,15 @@ const WRITE_BATCH: usize = 64;
 
 /// Writes `first` and whatever else is already queued for this connection, then flushes once:
 /// under load a busy socket costs one syscall per batch instead of one per frame.
-async fn forward(
-    socket: &mut WebSocket,
-    first: Arc<Frame>,
-    queue: &Frames,
-) -> Result<(), axum::Error> {
+async fn forward(socket: &mut WebSocket, first: Arc<Frame>, queue: &Frames) -> Result<(), WsError> {
     let queued = queue.try_iter().take(WRITE_BATCH - 1);
     for frame in std::iter::once(first).chain(queued) {
+        if frame.json.len() > DIRECT_BYTES {
+            // Boxed: the raw write's state would otherwise enlarge every socket's task.
+            Box::pin(write_direct(socket, frame.json.clone())).await?;
         // Frames are serialised from `ServerEvent`s, so this check (a scan of one short frame
         // per delivery) never fails.
-        if let Ok(text) = Utf8Bytes::try_from(frame.json.clone()) {
+        } else if let Ok(text) = Utf8Bytes::try_from(frame.json.clone()) {
             socket.feed(Message::Text(text)).await?;
         }
     }
@@ -288,8 +344,51 @@ async fn forward(
 fn send<'a>(
     socket: &'a mut WebSocket,
     event: &ServerEvent,
-) -> futures::sink::Send<'a, WebSocket, Message> {
-    SinkExt::send(socket, Message::Text(event.to_json().into()))
+) -> impl Future<Output = Result<(), WsError>> + Send + 'a {
+    let json = event.to_json();
+    async move {
+        if json.len() > DIRECT_BYTES {
+            Box::pin(write_direct(socket, json.into())).await
+        } else {
+            SinkExt::send(socket, Message::Text(json.into())).await
+        }
+    }
+}
+
+/// Writes one text frame straight to the connection, past tungstenite's write buffer. That
+/// buffer keeps the size of the largest frame it ever held for as long as the socket lives: one
+/// rename of a 1,000-member group (a 115 KB `conversation:updated` each) left the server holding
+/// 118 MiB more (BENCHMARKS.md). A server's frames are not masked, so a frame is a header of 2
+/// to 10 bytes and the shared payload as it is, not copied.
+async fn write_direct(
+    socket: &mut WebSocket,
+    payload: tokio_tungstenite::tungstenite::Bytes,
+) -> Result<(), WsError> {
+    // What tungstenite holds goes first: frames keep their order.
+    socket.flush().await?;
+    let io = socket.get_mut();
+    io.write_all(&text_frame_header(payload.len())).await?;
+    io.write_all(&payload).await?;
+    io.flush().await?;
+    Ok(())
+}
+
+/// The header of a final, unmasked text frame with `len` bytes of payload (RFC 6455 §5.2).
+fn text_frame_header(len: usize) -> Vec<u8> {
+    let mut header = Vec::with_capacity(10);
+    header.push(0x81);
+    match (u8::try_from(len), u16::try_from(len)) {
+        (Ok(short), _) if short < 126 => header.push(short),
+        (_, Ok(medium)) => {
+            header.push(126);
+            header.extend_from_slice(&medium.to_be_bytes());
+        }
+        _ => {
+            header.push(127);
+            header.extend_from_slice(&(len as u64).to_be_bytes());
+        }
+    }
+    header
 }
 
 /// Answers one client frame. `Err` ends the connection (abuse, or the client is gone).
@@ -462,6 +561,18 @@ mod tests {
     use protocol::{ChangeEntry, ChangePage, ConversationId, ServerEvent, UserId};
 
     use super::*;
+
+    #[test]
+    fn frame_headers_take_the_length_in_its_three_sizes() {
+        assert_eq!(text_frame_header(0), [0x81, 0]);
+        assert_eq!(text_frame_header(125), [0x81, 125]);
+        assert_eq!(text_frame_header(126), [0x81, 126, 0, 126]);
+        assert_eq!(text_frame_header(65_535), [0x81, 126, 0xff, 0xff]);
+        assert_eq!(
+            text_frame_header(65_536),
+            [0x81, 127, 0, 0, 0, 0, 0, 1, 0, 0]
+        );
+    }
 
     #[test]
     fn a_page_too_large_for_a_frame_points_to_rest() {
