@@ -60,7 +60,10 @@ pub async fn upgrade(State(state): State<AppState>, mut request: Request) -> Res
         Ok(viewer) => viewer,
         Err(e) => return e.into_response(),
     };
-    let Some(accept) = handshake_key(request.method(), headers).map(derive_accept_key) else {
+    let Some(accept) = handshake_key(request.method(), headers)
+        .map(derive_accept_key)
+        .and_then(|key| HeaderValue::from_str(&key).ok())
+    else {
         return ApiError::invalid("expected a WebSocket upgrade request").into_response();
     };
     let on_upgrade = hyper::upgrade::on(&mut request);
@@ -80,9 +83,6 @@ pub async fn upgrade(State(state): State<AppState>, mut request: Request) -> Res
                 .await;
         serve(socket, chat, shutdown, heartbeat, viewer).await;
     });
-    let Ok(accept) = HeaderValue::from_str(&accept) else {
-        return ApiError::invalid("expected a WebSocket upgrade request").into_response();
-    };
     (
         StatusCode::SWITCHING_PROTOCOLS,
         [
