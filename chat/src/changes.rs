@@ -2,7 +2,7 @@
 //! conversation gets the next number of that conversation's `version`, inside the transaction
 //! that makes the change.
 
-use protocol::{ChangeEntry, ChangePage, ConversationId, Message, ServerEvent, UserId};
+use protocol::{ChangeEntry, ChangePage, ConversationId, FieldError, Message, ServerEvent, UserId};
 use sqlx::{AnyConnection, Row};
 
 use crate::conversations::membership;
@@ -137,6 +137,9 @@ impl Chat {
         after: i64,
         limit: usize,
     ) -> Result<ChangePage> {
+        if after < 0 {
+            return Err(FieldError::new("after", NOT_A_VERSION).into());
+        }
         membership(&self.db().read, id, me).await?;
         let limit = match limit {
             0 => DEFAULT_PAGE,
@@ -215,6 +218,9 @@ impl Chat {
         })
     }
 }
+
+/// Why an `after` was refused, wherever it came from.
+pub const NOT_A_VERSION: &str = "must be a version (a whole number, 0 or more)";
 
 /// Changes per page unless asked otherwise, and at most.
 pub const DEFAULT_PAGE: usize = 200;

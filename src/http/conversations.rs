@@ -259,9 +259,10 @@ async fn changes(
 ) -> Result<axum::Json<ChangePage>, ApiError> {
     let after = match params.after.as_deref().map(str::trim) {
         None | Some("") => 0,
-        Some(raw) => raw.parse::<i64>().ok().filter(|v| *v >= 0).ok_or_else(|| {
-            ApiError::invalid("after: must be a version (a whole number, 0 or more)")
-        })?,
+        // A negative number is refused by the service, with the same words.
+        Some(raw) => raw
+            .parse::<i64>()
+            .map_err(|_| ApiError::invalid(format!("after: {}", chat::changes::NOT_A_VERSION)))?,
     };
     let limit = parse_limit(params.limit.as_deref())?;
     let page = state

@@ -17,7 +17,7 @@ use futures::SinkExt;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
-use protocol::{ClientEvent, ErrorCode, FieldError, SendMessage, ServerEvent};
+use protocol::{ClientEvent, ErrorCode, SendMessage, ServerEvent};
 use tokio::io::AsyncWriteExt;
 use tokio::time::{sleep_until, Instant};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
@@ -33,7 +33,7 @@ use crate::state::{AppState, Heartbeat};
 /// Largest frame or message a client may send (axum's default would be 64 MiB).
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 /// Most bytes a socket's write buffer holds: a client that stops reading cannot grow it past
-/// this, and a single frame larger than this cannot be sent at all (tungstenite refuses it).
+/// this. Also the largest `changes:page` frame the socket sends ([`page_frame`]).
 const MAX_WRITE_BUFFER: usize = MAX_FRAME_BYTES * 4;
 /// How long the server waits for the client to answer its close frame.
 const CLOSE_WAIT: Duration = Duration::from_secs(2);
@@ -345,13 +345,15 @@ fn send<'a>(
     socket: &'a mut WebSocket,
     event: &ServerEvent,
 ) -> impl Future<Output = Result<(), WsError>> + Send + 'a {
-    let json = event.to_json();
-    async move {
-        if json.len() > DIRECT_BYTES {
-            Box::pin(write_direct(socket, json.into())).await
-        } else {
-            SinkExt::send(socket, Message::Text(json.into())).await
-        }
+    send_json(socket, event.to_json())
+}
+
+/// Sends a frame already serialised.
+async fn send_json(socket: &mut WebSocket, json: String) -> Result<(), WsError> {
+    if json.len() > DIRECT_BYTES {
+        Box::pin(write_direct(socket, json.into())).await
+    } else {
+        SinkExt::send(socket, Message::Text(json.into())).await
     }
 }
 
@@ -478,10 +480,11 @@ async fn handle(
             after,
             limit,
             client_id,
-        } => match fetch_changes(chat, me, conversation_id, after, limit).await {
-            Ok(page) => {
-                let reply = page_reply(conversation_id, page, client_id, MAX_WRITE_BUFFER);
-                return send(socket, &reply).await.map_err(gone);
+        } => match chat.changes_since(me, conversation_id, after, limit).await {
+            Ok(mut page) => {
+                page.fit(PAGE_BYTES);
+                let frame = page_frame(conversation_id, page, client_id, MAX_WRITE_BUFFER);
+                return send_json(socket, frame).await.map_err(gone);
             }
             Err(e) => Err(e),
         },
@@ -499,44 +502,28 @@ async fn handle(
 }
 
 /// Bytes of changes in one `changes:page` frame: a page of long messages is cut short (and says
-/// more follows). Small, because tungstenite keeps its write buffer as large as the largest
-/// frame a socket ever sent, for as long as the socket lives.
+/// more follows). Chosen when a large frame stayed in the socket's write buffer for good (it no
+/// longer does: [`write_direct`]); kept so that one answer is a short write ahead of the live
+/// events queued behind it.
 const PAGE_BYTES: usize = 16 * 1024;
 
-/// `changes:fetch`: the REST endpoint's page, checked the same way and cut to fit a frame.
-async fn fetch_changes(
-    chat: &Chat,
-    me: protocol::UserId,
-    id: protocol::ConversationId,
-    after: i64,
-    limit: usize,
-) -> chat::Result<protocol::ChangePage> {
-    if after < 0 {
-        return Err(
-            FieldError::new("after", "must be a version (a whole number, 0 or more)").into(),
-        );
-    }
-    let mut page = chat.changes_since(me, id, after, limit).await?;
-    page.fit(PAGE_BYTES);
-    Ok(page)
-}
-
-/// The `changes:page` frame, or an `error` pointing to REST when even the page's first entry
-/// makes a frame over `max_bytes` (a `conversation:updated` of a huge group): sent, it would
-/// be refused by the write buffer and end the connection, and the client would ask again.
-fn page_reply(
+/// The `changes:page` frame as JSON, or an `error` pointing to REST when even the page's first
+/// entry makes a frame over `max_bytes` (a `conversation:updated` of a huge group): the socket's
+/// frames stay bounded, and REST has no such bound.
+fn page_frame(
     conversation_id: protocol::ConversationId,
     page: protocol::ChangePage,
     client_id: Option<String>,
     max_bytes: usize,
-) -> ServerEvent {
+) -> String {
     let reply = ServerEvent::ChangesPage {
         conversation_id,
         page,
         client_id,
     };
-    if reply.to_json().len() <= max_bytes {
-        return reply;
+    let json = reply.to_json();
+    if json.len() <= max_bytes {
+        return json;
     }
     let ServerEvent::ChangesPage { client_id, .. } = reply else {
         unreachable!("built above")
@@ -545,7 +532,7 @@ fn page_reply(
         "the next change is too large for a frame: \
          fetch it with GET /api/conversations/{conversation_id}/changes"
     );
-    error(ErrorCode::InvalidInput, message, client_id)
+    error(ErrorCode::InvalidInput, message, client_id).to_json()
 }
 
 fn error(code: ErrorCode, message: String, client_id: Option<String>) -> ServerEvent {
@@ -588,11 +575,13 @@ mod tests {
         };
         let id = ConversationId(7);
         let tag = Some("r1".to_owned());
-        let fits = page_reply(id, page.clone(), tag.clone(), MAX_WRITE_BUFFER);
+        let fits: ServerEvent =
+            serde_json::from_str(&page_frame(id, page.clone(), tag.clone(), MAX_WRITE_BUFFER))
+                .unwrap();
         assert!(
             matches!(fits, ServerEvent::ChangesPage { ref client_id, .. } if *client_id == tag)
         );
-        match page_reply(id, page, tag.clone(), 1000) {
+        match serde_json::from_str(&page_frame(id, page, tag.clone(), 1000)).unwrap() {
             ServerEvent::Error {
                 code,
                 message,
