@@ -10,7 +10,9 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use chat::live::Connection;
+use std::sync::Arc;
+
+use chat::live::{Connection, Frame, Queued};
 use futures::stream::{self, Stream};
 use protocol::{ErrorCode, ServerEvent};
 use tokio::time::{sleep_until, Instant};
@@ -35,6 +37,7 @@ pub async fn events(State(state): State<AppState>, headers: HeaderMap) -> Respon
         shutdown: state.shutdown.clone(),
         expires: super::token_deadline(&viewer),
         hello: Some(hello),
+        presence: Vec::new(),
         done: false,
     };
     Sse::new(stream_of(open))
@@ -48,7 +51,14 @@ struct Open {
     shutdown: CancellationToken,
     expires: Instant,
     hello: Option<ServerEvent>,
+    /// Presence taken from the hub, still to go out.
+    presence: Vec<Arc<Frame>>,
     done: bool,
+}
+
+fn event_of(frame: &Frame) -> Event {
+    let text = String::from_utf8_lossy(&frame.json).into_owned();
+    Event::default().event(frame.event).data(text)
 }
 
 fn event(frame: &ServerEvent) -> Event {
@@ -63,15 +73,22 @@ fn stream_of(open: Open) -> impl Stream<Item = Result<Event, Infallible>> {
         if let Some(hello) = open.hello.take() {
             return Some((Ok(event(&hello)), open));
         }
+        if let Some(frame) = open.presence.pop() {
+            return Some((Ok(event_of(&frame)), open));
+        }
         let closing = |code, message: &str| ServerEvent::ConnectionError {
             code,
             message: message.to_owned(),
         };
         let next = tokio::select! {
-            frame = open.conn.frames.recv_async() => match frame {
-                Ok(frame) => {
-                    let text = String::from_utf8_lossy(&frame.json).into_owned();
-                    Event::default().event(frame.event).data(text)
+            queued = open.conn.frames.recv_async() => match queued {
+                Ok(Queued::Frame(frame)) => event_of(&frame),
+                Ok(Queued::Presence) => {
+                    open.presence = open.conn.take_presence();
+                    match open.presence.pop() {
+                        Some(frame) => event_of(&frame),
+                        None => return Some((Ok(Event::default().comment("")), open)),
+                    }
                 }
                 Err(_) => return None,
             },

@@ -4,13 +4,12 @@
 
 use std::future::Future;
 use std::num::NonZeroU32;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use chat::live::{ConnId, Frame, Frames, Kick};
+use chat::live::{ConnId, Connection, Frame, Kick, Queued};
 use chat::{Chat, Viewer};
 use futures::stream::StreamExt;
 use futures::SinkExt;
@@ -237,9 +236,9 @@ fn serve(
                         Ok(Kick::TooSlow) | Err(_) => Ending::with_error(POLICY, ErrorCode::RateLimited, "too slow to keep up"),
                     });
                 }
-                frame = conn.frames.recv_async() => {
-                    let Ok(frame) = frame else { break None };
-                    if forward(&mut socket, frame, &conn.frames).await.is_err() {
+                queued = conn.frames.recv_async() => {
+                    let Ok(queued) = queued else { break None };
+                    if forward(&mut socket, queued, &conn).await.is_err() {
                         break None;
                     }
                 }
@@ -324,20 +323,40 @@ async fn close(socket: &mut WebSocket, ending: Ending) {
 const WRITE_BATCH: usize = 64;
 
 /// Writes `first` and whatever else is already queued for this connection, then flushes once:
-/// under load a busy socket costs one syscall per batch instead of one per frame.
-async fn forward(socket: &mut WebSocket, first: Arc<Frame>, queue: &Frames) -> Result<(), WsError> {
-    let queued = queue.try_iter().take(WRITE_BATCH - 1);
-    for frame in std::iter::once(first).chain(queued) {
-        if frame.json.len() > DIRECT_BYTES {
-            // Boxed: the raw write's state would otherwise enlarge every socket's task.
-            Box::pin(write_direct(socket, frame.json.clone())).await?;
-        // Frames are serialised from `ServerEvent`s, so this check (a scan of one short frame
-        // per delivery) never fails.
-        } else if let Ok(text) = Utf8Bytes::try_from(frame.json.clone()) {
-            socket.feed(Message::Text(text)).await?;
+/// under load a busy socket costs one syscall per batch instead of one per frame. Presence
+/// (one contact's news per frame, up to a frame per contact) goes out a batch per flush, so a
+/// client that reads slowly holds it back in the hub, where newer news replaces it, rather than
+/// in the write buffer.
+async fn forward(socket: &mut WebSocket, first: Queued, conn: &Connection) -> Result<(), WsError> {
+    let queued = conn.frames.try_iter().take(WRITE_BATCH - 1);
+    for item in std::iter::once(first).chain(queued) {
+        match item {
+            Queued::Frame(frame) => feed(socket, &frame).await?,
+            Queued::Presence => {
+                for batch in conn.take_presence().chunks(WRITE_BATCH) {
+                    for frame in batch {
+                        feed(socket, frame).await?;
+                    }
+                    socket.flush().await?;
+                }
+            }
         }
     }
     socket.flush().await
+}
+
+/// Queues one frame for the next flush, or writes a big one straight away.
+async fn feed(socket: &mut WebSocket, frame: &Frame) -> Result<(), WsError> {
+    if frame.json.len() > DIRECT_BYTES {
+        // Boxed: the raw write's state would otherwise enlarge every socket's task.
+        Box::pin(write_direct(socket, frame.json.clone())).await
+    // Frames are serialised from `ServerEvent`s, so this check (a scan of one short frame per
+    // delivery) never fails.
+    } else if let Ok(text) = Utf8Bytes::try_from(frame.json.clone()) {
+        socket.feed(Message::Text(text)).await
+    } else {
+        Ok(())
+    }
 }
 
 /// Serialises `event` now, so the future does not hold the event while the socket writes.

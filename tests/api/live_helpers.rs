@@ -70,6 +70,31 @@ impl TestApp {
             .await
     }
 
+    /// Opens a socket as `who` whose receive buffer is as small as the kernel allows, so that a
+    /// client that stops reading soon holds the server's writes back (a phone on a bad network).
+    pub async fn connect_slow_reader(&self, who: &Person) -> Socket {
+        let auth = format!("Bearer {}", who.token);
+        let request = self.ws_request(&[("authorization", &auth)]);
+        let addr = self.base.trim_start_matches("http://").parse().unwrap();
+        let tcp = tokio::net::TcpSocket::new_v4().unwrap();
+        tcp.set_recv_buffer_size(1024).unwrap();
+        let stream = tcp.connect(addr).await.expect("connect");
+        let (ws, response) = timeout(
+            WAIT,
+            tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream)),
+        )
+        .await
+        .expect("handshake timed out")
+        .expect("handshake");
+        assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
+        let mut socket = Socket {
+            ws,
+            user_id: who.id,
+        };
+        assert_eq!(socket.next().await["event"], "connection:established");
+        socket
+    }
+
     /// Opens a socket with a prepared request; the first frame must be
     /// `connection:established` for `user_id`.
     pub async fn connect_with(&self, user_id: i64, request: Request) -> Socket {

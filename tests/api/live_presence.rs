@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::json;
 use tokio::time::Instant;
 
-use crate::helpers::TestApp;
+use crate::helpers::{Person, TestApp};
 use crate::live_helpers::{live_app, QUIET};
 
 #[tokio::test]
@@ -239,4 +239,50 @@ async fn a_reconnect_within_the_grace_period_announces_nothing() {
         ann1.next_event("user:online").await["user_id"],
         json!(bob.id)
     );
+}
+
+/// A member whose phone reads slowly while a big group comes online at once (a server restart, a
+/// network coming back) stays connected: presence waits in the hub, each contact's latest state
+/// only, instead of filling the member's queue, which used to cut the member off.
+#[tokio::test]
+async fn a_presence_storm_does_not_cut_off_a_slow_reader() {
+    const MEMBERS: usize = 300; // more than a connection's queue holds (256 frames)
+    let app = live_app().await;
+    let ann = app.person("ann").await;
+    let mut members = Vec::with_capacity(MEMBERS);
+    for i in 0..MEMBERS {
+        members.push(app.person(&format!("member{i}")).await);
+    }
+    let everyone: Vec<&Person> = members.iter().collect();
+    let group = app.group(&ann, "Storm", &everyone).await;
+
+    let mut slow = app.connect_slow_reader(&ann).await;
+    // ann stops reading. Long messages fill the connection (the server's send buffer grows to
+    // about 1.7 MB here) until its writes wait, and a few dozen more wait in ann's queue.
+    let long = "😀".repeat(4000);
+    const LONG: usize = 140;
+    for _ in 0..LONG {
+        app.send(&members[0], group, &long).await;
+    }
+    let mut sockets = Vec::with_capacity(MEMBERS);
+    for member in &members {
+        sockets.push(app.connect(member).await);
+    }
+
+    let mut messages = 0;
+    let mut online = std::collections::HashSet::new();
+    while messages < LONG || online.len() < MEMBERS {
+        let frame = slow.next().await;
+        match frame["event"].as_str().unwrap() {
+            "message:new" => messages += 1,
+            "user:online" => {
+                let id = frame["data"]["user_id"].as_i64().unwrap();
+                assert!(online.insert(id), "user {id} announced twice");
+            }
+            _ => panic!("unexpected frame: {frame}"),
+        }
+    }
+    let ids: std::collections::HashSet<i64> = members.iter().map(|m| m.id).collect();
+    assert_eq!(online, ids);
+    slow.assert_silent(QUIET).await;
 }

@@ -4,6 +4,13 @@
 //!
 //! Every connection has a bounded queue. A frame that does not fit means the client is not
 //! keeping up: it is disconnected rather than allowed to grow the server's memory.
+//!
+//! Presence is the exception: only each contact's latest state matters, so it waits beside the
+//! queue, one entry per contact, and takes one slot of the queue however many there are. When a
+//! thousand members of a group connect at once (a server restart, a network coming back), each
+//! of them is told of up to 999 others; as frames, that overflowed the queue of any member whose
+//! phone read slower than the burst came, and the member was cut off, reconnected and made the
+//! storm bigger.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -45,8 +52,16 @@ impl Frame {
     }
 }
 
-/// A connection's queue of frames, as its transport task reads it.
-pub type Frames = flume::Receiver<Arc<Frame>>;
+/// What a connection's queue holds.
+#[derive(Debug, Clone)]
+pub enum Queued {
+    Frame(Arc<Frame>),
+    /// Presence news is waiting: [`Hub::take_presence`] has it.
+    Presence,
+}
+
+/// A connection's queue, as its transport task reads it.
+pub type Frames = flume::Receiver<Queued>;
 
 /// What the transport task holds: its queue and the hub's way of ending it.
 pub struct Registration {
@@ -63,8 +78,14 @@ struct Conn {
     /// `Arc`'d frames: a queue slot is one pointer. flume rather than tokio's mpsc: an empty
     /// flume queue allocates nothing, where tokio's takes ~800 bytes up front (cache-padded
     /// channel and a first block of 32 slots), on every idle socket (BENCHMARKS.md).
-    tx: flume::Sender<Arc<Frame>>,
+    tx: flume::Sender<Queued>,
     kick: Option<oneshot::Sender<Kick>>,
+    /// The latest `user:online`/`user:offline` of each contact, not yet taken.
+    #[expect(
+        clippy::box_collection,
+        reason = "one pointer in every connection's entry, where a map inline is six"
+    )]
+    presence: Option<Box<HashMap<UserId, Arc<Frame>>>>,
     /// Conversations whose typing events this connection wants.
     joined: HashSet<ConversationId>,
     /// Server-Sent Events streams cannot join: they get every typing event of their
@@ -105,6 +126,7 @@ impl Hub {
                 session: session.to_owned(),
                 tx,
                 kick: Some(kick),
+                presence: None,
                 joined: HashSet::new(),
                 all_typing,
             },
@@ -182,6 +204,36 @@ impl Hub {
         self.deliver(|state| devices(state, users).collect(), &frame);
     }
 
+    /// Delivers `subject`'s presence to every connection of every user in `users`. A connection
+    /// that has not yet taken the last one gets this one instead, in the same queue slot.
+    pub fn presence_to_users(&self, users: &[UserId], subject: UserId, event: &ServerEvent) {
+        let frame = Arc::new(Frame::new(event));
+        let mut state = self.state();
+        let ids: Vec<ConnId> = devices(&state, users).collect();
+        for id in ids {
+            let Some(conn) = state.conns.get_mut(&id) else {
+                continue;
+            };
+            let waiting = conn.presence.get_or_insert_with(Box::default);
+            let announce = waiting.is_empty();
+            waiting.insert(subject, frame.clone());
+            if announce && conn.tx.try_send(Queued::Presence).is_err() {
+                too_slow(&mut state, id);
+            }
+        }
+    }
+
+    /// The presence waiting for a connection, emptied.
+    pub fn take_presence(&self, id: ConnId) -> Vec<Arc<Frame>> {
+        let mut state = self.state();
+        state
+            .conns
+            .get_mut(&id)
+            .and_then(|conn| conn.presence.take())
+            .map(|waiting| waiting.into_values().collect())
+            .unwrap_or_default()
+    }
+
     /// Delivers a typing event: to the connections of `users` that joined `conversation`.
     pub fn to_joined(&self, users: &[UserId], conversation: ConversationId, event: &ServerEvent) {
         let frame = Arc::new(Frame::new(event));
@@ -221,9 +273,8 @@ impl Hub {
             let Some(conn) = state.conns.get(&id) else {
                 continue;
             };
-            if conn.tx.try_send(frame.clone()).is_err() {
-                tracing::warn!(user_id = %conn.user, "connection too slow: disconnecting it");
-                kick(&mut state, id, Kick::TooSlow);
+            if conn.tx.try_send(Queued::Frame(frame.clone())).is_err() {
+                too_slow(&mut state, id);
             }
         }
     }
@@ -238,6 +289,14 @@ fn devices<'a>(state: &'a State, users: &'a [UserId]) -> impl Iterator<Item = Co
         .copied()
 }
 
+/// A connection whose queue is full: the client is not keeping up.
+fn too_slow(state: &mut State, id: ConnId) {
+    if let Some(conn) = state.conns.get(&id) {
+        tracing::warn!(user_id = %conn.user, "connection too slow: disconnecting it");
+    }
+    kick(state, id, Kick::TooSlow);
+}
+
 /// Tells a connection's task to end; it unregisters itself on the way out.
 fn kick(state: &mut State, id: ConnId, why: Kick) {
     if let Some(tx) = state.conns.get_mut(&id).and_then(|c| c.kick.take()) {
@@ -249,7 +308,7 @@ fn kick(state: &mut State, id: ConnId, why: Kick) {
 pub struct Guard {
     pub hub: Arc<Hub>,
     pub id: ConnId,
-    pub on_last: Option<Box<dyn FnOnce() + Send>>,
+    pub on_last: Option<Box<dyn FnOnce() + Send + Sync>>,
 }
 
 impl Drop for Guard {
@@ -280,6 +339,61 @@ mod tests {
         hub.to_users(&[UserId(1), UserId(2)], &event);
         assert_eq!(slow.kicked.try_recv().unwrap(), Kick::TooSlow);
         assert!(fast.kicked.try_recv().is_err());
+    }
+
+    #[test]
+    fn presence_waits_beside_the_queue_latest_state_only() {
+        let hub = Hub::default();
+        let mut reader = hub.register(UserId(1), "s1", false);
+        // A thousand contacts come and go, four times as many changes as the queue holds.
+        for round in 0..2 {
+            for contact in 2..1002 {
+                let user_id = UserId(contact);
+                let event = match round {
+                    0 => ServerEvent::UserOnline { user_id },
+                    _ => ServerEvent::UserOffline { user_id },
+                };
+                hub.presence_to_users(&[UserId(1)], user_id, &event);
+                hub.presence_to_users(&[UserId(1)], user_id, &ServerEvent::UserOnline { user_id });
+            }
+        }
+        assert!(
+            reader.kicked.try_recv().is_err(),
+            "presence alone never overflows"
+        );
+        assert!(matches!(reader.frames.try_recv(), Ok(Queued::Presence)));
+        assert!(reader.frames.try_recv().is_err(), "one slot for all of it");
+        let mut frames = hub.take_presence(reader.id);
+        frames.sort_by(|a, b| a.json.cmp(&b.json));
+        let mut expected: Vec<_> = (2..1002)
+            .map(|c| ServerEvent::UserOnline { user_id: UserId(c) }.to_json())
+            .collect();
+        expected.sort();
+        let got: Vec<_> = frames.iter().map(|f| f.json.to_vec()).collect();
+        let expected: Vec<_> = expected.into_iter().map(String::into_bytes).collect();
+        assert_eq!(got, expected);
+        assert!(hub.take_presence(reader.id).is_empty());
+
+        // News after the take asks for a slot again.
+        let user_id = UserId(5);
+        hub.presence_to_users(&[UserId(1)], user_id, &ServerEvent::UserOffline { user_id });
+        assert!(matches!(reader.frames.try_recv(), Ok(Queued::Presence)));
+        let frames = hub.take_presence(reader.id);
+        assert_eq!(frames.len(), 1);
+        assert_eq!(frames[0].event, "user:offline");
+    }
+
+    #[test]
+    fn presence_behind_a_full_queue_kicks() {
+        let hub = Hub::default();
+        let mut slow = hub.register(UserId(1), "s1", false);
+        let event = ServerEvent::UserOnline { user_id: UserId(9) };
+        for _ in 0..QUEUE_FRAMES {
+            hub.to_users(&[UserId(1)], &event);
+        }
+        assert!(slow.kicked.try_recv().is_err());
+        hub.presence_to_users(&[UserId(1)], UserId(9), &event);
+        assert_eq!(slow.kicked.try_recv().unwrap(), Kick::TooSlow);
     }
 
     #[test]

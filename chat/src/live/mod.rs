@@ -13,7 +13,7 @@ use sqlx::Row;
 use tokio::time::Instant;
 
 use crate::{Chat, Result, Viewer};
-pub use hub::{ConnId, Frame, Frames, Guard, Hub, Kick, Registration};
+pub use hub::{ConnId, Frame, Frames, Guard, Hub, Kick, Queued, Registration};
 
 /// Live state: the hub, who is typing where, and who is about to go offline.
 #[derive(Default)]
@@ -38,6 +38,13 @@ pub struct Connection {
     pub guard: Guard,
 }
 
+impl Connection {
+    /// The presence news behind a [`Queued::Presence`]: each contact's latest state.
+    pub fn take_presence(&self) -> Vec<Arc<Frame>> {
+        self.guard.hub.take_presence(self.id)
+    }
+}
+
 impl Chat {
     pub fn live(&self) -> &Live {
         &self.inner.live
@@ -57,7 +64,8 @@ impl Chat {
                 .await;
         }
         let chat = self.clone();
-        let on_last: Box<dyn FnOnce() + Send> = Box::new(move || chat.schedule_offline(user));
+        let on_last: Box<dyn FnOnce() + Send + Sync> =
+            Box::new(move || chat.schedule_offline(user));
         Connection {
             id: reg.id,
             frames: reg.frames,
@@ -107,7 +115,7 @@ impl Chat {
         match self.contacts(user).await {
             Ok(contacts) => {
                 let online = self.live().hub.online_among(&contacts);
-                self.live().hub.to_users(&online, &event);
+                self.live().hub.presence_to_users(&online, user, &event);
             }
             Err(e) => tracing::warn!(error = %e, user_id = %user, "presence not announced"),
         }
