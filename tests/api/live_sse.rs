@@ -123,3 +123,30 @@ async fn shutting_down_ends_the_event_stream() {
     app.shut_down();
     stream.ended().await;
 }
+
+/// Presence reaches the stream too: contacts coming and going, each news once.
+#[tokio::test]
+async fn the_event_stream_carries_presence() {
+    let app = live_app().await;
+    let ann = app.person("ann").await;
+    let bob = app.person("bob").await;
+    let cat = app.person("cat").await;
+    app.group(&ann, "Presence", &[&bob, &cat]).await;
+    let mut stream = app.events(&ann).await;
+
+    let bob1 = app.connect(&bob).await;
+    assert_eq!(
+        stream.next_event("user:online").await,
+        json!({"user_id": bob.id})
+    );
+    let _cat1 = app.connect(&cat).await;
+    assert_eq!(
+        stream.next_event("user:online").await,
+        json!({"user_id": cat.id})
+    );
+    bob1.close().await;
+    assert_eq!(
+        stream.next_event("user:offline").await,
+        json!({"user_id": bob.id})
+    );
+}
