@@ -38,6 +38,7 @@ pub async fn events(State(state): State<AppState>, headers: HeaderMap) -> Respon
         expires: super::token_deadline(&viewer),
         hello: Some(hello),
         presence: Vec::new(),
+        more_presence: false,
         done: false,
     };
     Sse::new(stream_of(open))
@@ -53,7 +54,27 @@ struct Open {
     hello: Option<ServerEvent>,
     /// Presence taken from the hub, still to go out.
     presence: Vec<Arc<Frame>>,
+    /// The hub has more of the presence batch being sent.
+    more_presence: bool,
     done: bool,
+}
+
+/// Presence frames taken from the hub at a time.
+const PRESENCE_BATCH: usize = 64;
+
+impl Open {
+    /// The next presence frame of the batch under way, if any.
+    fn next_presence(&mut self) -> Option<Event> {
+        loop {
+            if let Some(frame) = self.presence.pop() {
+                return Some(event_of(&frame));
+            }
+            if !self.more_presence {
+                return None;
+            }
+            (self.presence, self.more_presence) = self.conn.take_presence(PRESENCE_BATCH);
+        }
+    }
 }
 
 fn event_of(frame: &Frame) -> Event {
@@ -73,38 +94,34 @@ fn stream_of(open: Open) -> impl Stream<Item = Result<Event, Infallible>> {
         if let Some(hello) = open.hello.take() {
             return Some((Ok(event(&hello)), open));
         }
-        if let Some(frame) = open.presence.pop() {
-            return Some((Ok(event_of(&frame)), open));
-        }
         let closing = |code, message: &str| ServerEvent::ConnectionError {
             code,
             message: message.to_owned(),
         };
-        let next = tokio::select! {
-            queued = open.conn.frames.recv_async() => match queued {
-                Ok(Queued::Frame(frame)) => event_of(&frame),
-                Ok(Queued::Presence) => {
-                    open.presence = open.conn.take_presence();
-                    match open.presence.pop() {
-                        Some(frame) => event_of(&frame),
-                        None => return Some((Ok(Event::default().comment("")), open)),
-                    }
+        let next = loop {
+            if let Some(presence) = open.next_presence() {
+                break presence;
+            }
+            tokio::select! {
+                queued = open.conn.frames.recv_async() => match queued {
+                    Ok(Queued::Frame(frame)) => break event_of(&frame),
+                    Ok(Queued::Presence) => open.more_presence = true,
+                    Err(_) => return None,
+                },
+                kick = &mut open.conn.kicked => {
+                    open.done = true;
+                    let message = match kick {
+                        Ok(chat::live::Kick::SignedOut) => closing(ErrorCode::Unauthenticated, "signed out"),
+                        _ => closing(ErrorCode::RateLimited, "too slow to keep up"),
+                    };
+                    break event(&message);
                 }
-                Err(_) => return None,
-            },
-            kick = &mut open.conn.kicked => {
-                open.done = true;
-                let message = match kick {
-                    Ok(chat::live::Kick::SignedOut) => closing(ErrorCode::Unauthenticated, "signed out"),
-                    _ => closing(ErrorCode::RateLimited, "too slow to keep up"),
-                };
-                event(&message)
+                () = sleep_until(open.expires) => {
+                    open.done = true;
+                    break event(&closing(ErrorCode::Unauthenticated, "session expired"));
+                }
+                () = open.shutdown.cancelled() => return None,
             }
-            () = sleep_until(open.expires) => {
-                open.done = true;
-                event(&closing(ErrorCode::Unauthenticated, "session expired"))
-            }
-            () = open.shutdown.cancelled() => return None,
         };
         Some((Ok(next), open))
     })

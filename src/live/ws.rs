@@ -324,22 +324,24 @@ const WRITE_BATCH: usize = 64;
 
 /// Writes `first` and whatever else is already queued for this connection, then flushes once:
 /// under load a busy socket costs one syscall per batch instead of one per frame. Presence
-/// (one contact's news per frame, up to a frame per contact) goes out a batch per flush, so a
-/// client that reads slowly holds it back in the hub, where newer news replaces it, rather than
-/// in the write buffer.
+/// (a frame per contact, up to every contact) is taken from the hub [`WRITE_BATCH`] frames at a
+/// time, a flush each: while a client that reads slowly holds a flush back, the rest waits in
+/// the hub, where newer news of a contact replaces the older.
 async fn forward(socket: &mut WebSocket, first: Queued, conn: &Connection) -> Result<(), WsError> {
     let queued = conn.frames.try_iter().take(WRITE_BATCH - 1);
     for item in std::iter::once(first).chain(queued) {
         match item {
             Queued::Frame(frame) => feed(socket, &frame).await?,
-            Queued::Presence => {
-                for batch in conn.take_presence().chunks(WRITE_BATCH) {
-                    for frame in batch {
-                        feed(socket, frame).await?;
-                    }
-                    socket.flush().await?;
+            Queued::Presence => loop {
+                let (frames, more) = conn.take_presence(WRITE_BATCH);
+                for frame in &frames {
+                    feed(socket, frame).await?;
                 }
-            }
+                if !more {
+                    break;
+                }
+                socket.flush().await?;
+            },
         }
     }
     socket.flush().await

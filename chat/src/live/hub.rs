@@ -10,9 +10,11 @@
 //! thousand members of a group connect at once (a server restart, a network coming back), each
 //! of them is told of up to 999 others; as frames, that overflowed the queue of any member whose
 //! phone read slower than the burst came, and the member was cut off, reconnected and made the
-//! storm bigger.
+//! storm bigger. News keeps its order with the frames around it: presence that comes after a
+//! frame was queued behind the waiting presence waits in a batch of its own, behind that frame
+//! (a contact's `user:online` never overtakes the `conversation:updated` that made them one).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -56,8 +58,17 @@ impl Frame {
 #[derive(Debug, Clone)]
 pub enum Queued {
     Frame(Arc<Frame>),
-    /// Presence news is waiting: [`Hub::take_presence`] has it.
+    /// A batch of presence news is waiting: [`Hub::take_presence`] has it.
     Presence,
+}
+
+/// Presence not yet taken, in batches: each has its slot in the queue, in order.
+#[derive(Default)]
+struct Presence {
+    /// Each contact's latest news, per batch.
+    batches: VecDeque<HashMap<UserId, Arc<Frame>>>,
+    /// A frame was queued after the last batch's slot: news from now on goes in a new batch.
+    sealed: bool,
 }
 
 /// A connection's queue, as its transport task reads it.
@@ -80,12 +91,9 @@ struct Conn {
     /// channel and a first block of 32 slots), on every idle socket (BENCHMARKS.md).
     tx: flume::Sender<Queued>,
     kick: Option<oneshot::Sender<Kick>>,
-    /// The latest `user:online`/`user:offline` of each contact, not yet taken.
-    #[expect(
-        clippy::box_collection,
-        reason = "one pointer in every connection's entry, where a map inline is six"
-    )]
-    presence: Option<Box<HashMap<UserId, Arc<Frame>>>>,
+    /// Presence not yet taken; boxed, so a connection with none (nearly all of them) pays one
+    /// pointer.
+    presence: Option<Box<Presence>>,
     /// Conversations whose typing events this connection wants.
     joined: HashSet<ConversationId>,
     /// Server-Sent Events streams cannot join: they get every typing event of their
@@ -204,8 +212,9 @@ impl Hub {
         self.deliver(|state| devices(state, users).collect(), &frame);
     }
 
-    /// Delivers `subject`'s presence to every connection of every user in `users`. A connection
-    /// that has not yet taken the last one gets this one instead, in the same queue slot.
+    /// Delivers `subject`'s presence to every connection of every user in `users`. Where the
+    /// last batch still waits with nothing queued behind it, this joins it (replacing news of
+    /// the same contact); otherwise it starts a batch, which takes a slot in the queue.
     pub fn presence_to_users(&self, users: &[UserId], subject: UserId, event: &ServerEvent) {
         let frame = Arc::new(Frame::new(event));
         let mut state = self.state();
@@ -215,23 +224,43 @@ impl Hub {
                 continue;
             };
             let waiting = conn.presence.get_or_insert_with(Box::default);
-            let announce = waiting.is_empty();
-            waiting.insert(subject, frame.clone());
-            if announce && conn.tx.try_send(Queued::Presence).is_err() {
+            let new_batch = waiting.sealed || waiting.batches.is_empty();
+            if new_batch {
+                waiting.batches.push_back(HashMap::new());
+                waiting.sealed = false;
+            }
+            if let Some(batch) = waiting.batches.back_mut() {
+                batch.insert(subject, frame.clone());
+            }
+            if new_batch && conn.tx.try_send(Queued::Presence).is_err() {
                 too_slow(&mut state, id);
             }
         }
     }
 
-    /// The presence waiting for a connection, emptied.
-    pub fn take_presence(&self, id: ConnId) -> Vec<Arc<Frame>> {
+    /// Up to `most` frames of the first batch of presence waiting for a connection, and whether
+    /// that batch has more. News that comes meanwhile joins the rest of the batch.
+    pub fn take_presence(&self, id: ConnId, most: usize) -> (Vec<Arc<Frame>>, bool) {
         let mut state = self.state();
-        state
-            .conns
-            .get_mut(&id)
-            .and_then(|conn| conn.presence.take())
-            .map(|waiting| waiting.into_values().collect())
-            .unwrap_or_default()
+        let Some(conn) = state.conns.get_mut(&id) else {
+            return (Vec::new(), false);
+        };
+        let Some(waiting) = conn.presence.as_mut() else {
+            return (Vec::new(), false);
+        };
+        let Some(batch) = waiting.batches.front_mut() else {
+            return (Vec::new(), false);
+        };
+        let contacts: Vec<UserId> = batch.keys().take(most).copied().collect();
+        let frames = contacts.iter().filter_map(|c| batch.remove(c)).collect();
+        let more = !batch.is_empty();
+        if !more {
+            waiting.batches.pop_front();
+            if waiting.batches.is_empty() {
+                conn.presence = None;
+            }
+        }
+        (frames, more)
     }
 
     /// Delivers a typing event: to the connections of `users` that joined `conversation`.
@@ -270,11 +299,13 @@ impl Hub {
         let mut state = self.state();
         let ids = targets(&state);
         for id in ids {
-            let Some(conn) = state.conns.get(&id) else {
+            let Some(conn) = state.conns.get_mut(&id) else {
                 continue;
             };
             if conn.tx.try_send(Queued::Frame(frame.clone())).is_err() {
                 too_slow(&mut state, id);
+            } else if let Some(waiting) = conn.presence.as_mut() {
+                waiting.sealed = true;
             }
         }
     }
@@ -363,24 +394,87 @@ mod tests {
         );
         assert!(matches!(reader.frames.try_recv(), Ok(Queued::Presence)));
         assert!(reader.frames.try_recv().is_err(), "one slot for all of it");
-        let mut frames = hub.take_presence(reader.id);
+        // Taken a chunk at a time; news that comes meanwhile joins the batch under way.
+        let (mut frames, more) = hub.take_presence(reader.id, 600);
+        assert!(more);
+        let user_id = UserId(2000);
+        hub.presence_to_users(&[UserId(1)], user_id, &ServerEvent::UserOnline { user_id });
+        let (rest, more) = hub.take_presence(reader.id, 600);
+        assert!(!more);
+        assert!(
+            reader.frames.try_recv().is_err(),
+            "no new slot while a batch is taken"
+        );
+        frames.extend(rest);
         frames.sort_by(|a, b| a.json.cmp(&b.json));
         let mut expected: Vec<_> = (2..1002)
+            .chain([2000])
             .map(|c| ServerEvent::UserOnline { user_id: UserId(c) }.to_json())
             .collect();
         expected.sort();
         let got: Vec<_> = frames.iter().map(|f| f.json.to_vec()).collect();
         let expected: Vec<_> = expected.into_iter().map(String::into_bytes).collect();
         assert_eq!(got, expected);
-        assert!(hub.take_presence(reader.id).is_empty());
+        let (frames, more) = hub.take_presence(reader.id, 600);
+        assert!(frames.is_empty() && !more);
 
         // News after the take asks for a slot again.
         let user_id = UserId(5);
         hub.presence_to_users(&[UserId(1)], user_id, &ServerEvent::UserOffline { user_id });
         assert!(matches!(reader.frames.try_recv(), Ok(Queued::Presence)));
-        let frames = hub.take_presence(reader.id);
+        let (frames, more) = hub.take_presence(reader.id, 600);
+        assert!(!more);
         assert_eq!(frames.len(), 1);
         assert_eq!(frames[0].event, "user:offline");
+    }
+
+    #[test]
+    fn presence_after_a_queued_frame_waits_behind_it() {
+        let hub = Hub::default();
+        let mut reader = hub.register(UserId(1), "s1", false);
+        let presence = |user: i64| {
+            let user_id = UserId(user);
+            hub.presence_to_users(&[UserId(1)], user_id, &ServerEvent::UserOnline { user_id });
+        };
+        presence(2);
+        hub.to_users(
+            &[UserId(1)],
+            &ServerEvent::UserOffline {
+                user_id: UserId(99),
+            },
+        );
+        presence(3);
+        presence(2);
+        // Queue: first batch (2), the frame, second batch (3, then 2 again).
+        let order: Vec<String> = reader
+            .frames
+            .try_iter()
+            .map(|queued| match queued {
+                Queued::Presence => {
+                    let (frames, more) = hub.take_presence(reader.id, 10);
+                    assert!(!more);
+                    let mut users: Vec<String> = frames
+                        .iter()
+                        .map(|f| String::from_utf8_lossy(&f.json).into_owned())
+                        .collect();
+                    users.sort();
+                    users.join(" ")
+                }
+                Queued::Frame(frame) => frame.event.to_owned(),
+            })
+            .collect();
+        let online = |u: i64| ServerEvent::UserOnline { user_id: UserId(u) }.to_json();
+        assert_eq!(
+            order,
+            [
+                online(2),
+                "user:offline".to_owned(),
+                format!("{} {}", online(2), online(3))
+            ]
+        );
+        assert!(reader.kicked.try_recv().is_err());
+        let (frames, more) = hub.take_presence(reader.id, 10);
+        assert!(frames.is_empty() && !more);
     }
 
     #[test]

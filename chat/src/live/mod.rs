@@ -39,9 +39,10 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// The presence news behind a [`Queued::Presence`]: each contact's latest state.
-    pub fn take_presence(&self) -> Vec<Arc<Frame>> {
-        self.guard.hub.take_presence(self.id)
+    /// Up to `most` frames of the presence news behind a [`Queued::Presence`] (each contact's
+    /// latest state), and whether more of it waits.
+    pub fn take_presence(&self, most: usize) -> (Vec<Arc<Frame>>, bool) {
+        self.guard.hub.take_presence(self.id, most)
     }
 }
 
