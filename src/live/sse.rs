@@ -37,8 +37,8 @@ pub async fn events(State(state): State<AppState>, headers: HeaderMap) -> Respon
         shutdown: state.shutdown.clone(),
         expires: super::token_deadline(&viewer),
         hello: Some(hello),
-        presence: Vec::new(),
-        more_presence: false,
+        states: Vec::new(),
+        more_states: false,
         done: false,
     };
     Sse::new(stream_of(open))
@@ -52,27 +52,29 @@ struct Open {
     shutdown: CancellationToken,
     expires: Instant,
     hello: Option<ServerEvent>,
-    /// Presence taken from the hub, still to go out.
-    presence: Vec<Arc<Frame>>,
-    /// The hub has more of the presence batch being sent.
-    more_presence: bool,
+    /// Presence and typing taken from the hub, still to go out (last first).
+    states: Vec<Arc<Frame>>,
+    /// The hub has more of the batch being sent.
+    more_states: bool,
     done: bool,
 }
 
-/// Presence frames taken from the hub at a time.
-const PRESENCE_BATCH: usize = 64;
+/// Presence and typing frames taken from the hub at a time.
+const STATES_BATCH: usize = 64;
 
 impl Open {
-    /// The next presence frame of the batch under way, if any.
-    fn next_presence(&mut self) -> Option<Event> {
+    /// The next presence or typing frame of the batch under way, if any.
+    fn next_state(&mut self) -> Option<Event> {
         loop {
-            if let Some(frame) = self.presence.pop() {
+            if let Some(frame) = self.states.pop() {
                 return Some(event_of(&frame));
             }
-            if !self.more_presence {
+            if !self.more_states {
                 return None;
             }
-            (self.presence, self.more_presence) = self.conn.take_presence(PRESENCE_BATCH);
+            let (mut frames, more) = self.conn.take_states(STATES_BATCH);
+            frames.reverse();
+            (self.states, self.more_states) = (frames, more);
         }
     }
 }
@@ -99,13 +101,13 @@ fn stream_of(open: Open) -> impl Stream<Item = Result<Event, Infallible>> {
             message: message.to_owned(),
         };
         let next = loop {
-            if let Some(presence) = open.next_presence() {
-                break presence;
+            if let Some(state) = open.next_state() {
+                break state;
             }
             tokio::select! {
                 queued = open.conn.frames.recv_async() => match queued {
                     Ok(Queued::Frame(frame)) => break event_of(&frame),
-                    Ok(Queued::Presence) => open.more_presence = true,
+                    Ok(Queued::States) => open.more_states = true,
                     Err(_) => return None,
                 },
                 kick = &mut open.conn.kicked => {

@@ -323,17 +323,17 @@ async fn close(socket: &mut WebSocket, ending: Ending) {
 const WRITE_BATCH: usize = 64;
 
 /// Writes `first` and whatever else is already queued for this connection, then flushes once:
-/// under load a busy socket costs one syscall per batch instead of one per frame. Presence
-/// (a frame per contact, up to every contact) is taken from the hub [`WRITE_BATCH`] frames at a
+/// under load a busy socket costs one syscall per batch instead of one per frame. Presence and
+/// typing (a frame per contact or typist) are taken from the hub [`WRITE_BATCH`] frames at a
 /// time, a flush each: while a client that reads slowly holds a flush back, the rest waits in
-/// the hub, where newer news of a contact replaces the older.
+/// the hub, where newer news of the same contact or typist replaces the older.
 async fn forward(socket: &mut WebSocket, first: Queued, conn: &Connection) -> Result<(), WsError> {
     let queued = conn.frames.try_iter().take(WRITE_BATCH - 1);
     for item in std::iter::once(first).chain(queued) {
         match item {
             Queued::Frame(frame) => feed(socket, &frame).await?,
-            Queued::Presence => loop {
-                let (frames, more) = conn.take_presence(WRITE_BATCH);
+            Queued::States => loop {
+                let (frames, more) = conn.take_states(WRITE_BATCH);
                 for frame in &frames {
                     feed(socket, frame).await?;
                 }

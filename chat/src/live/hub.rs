@@ -5,16 +5,20 @@
 //! Every connection has a bounded queue. A frame that does not fit means the client is not
 //! keeping up: it is disconnected rather than allowed to grow the server's memory.
 //!
-//! Presence is the exception: only each contact's latest state matters, so it waits beside the
-//! queue, one entry per contact, and takes one slot of the queue however many there are. When a
-//! thousand members of a group connect at once (a server restart, a network coming back), each
-//! of them is told of up to 999 others; as frames, that overflowed the queue of any member whose
-//! phone read slower than the burst came, and the member was cut off, reconnected and made the
-//! storm bigger. News keeps its order with the frames around it: presence that comes after a
-//! frame was queued behind the waiting presence waits in a batch of its own, behind that frame
-//! (a contact's `user:online` never overtakes the `conversation:updated` that made them one).
+//! Presence and typing are the exception: only each one's latest state matters (is this contact
+//! online, is this person typing here), so they wait beside the queue, one entry per contact or
+//! typist, and take one slot of the queue however many there are. When a thousand members of a
+//! group connect at once (a server restart, a network coming back), each of them is told of up
+//! to 999 others; as frames, that overflowed the queue of any member whose phone read slower
+//! than the burst came, and the member was cut off, reconnected and made the storm bigger; a
+//! busy group's typing did the same on a smaller scale. This news keeps its order with the
+//! frames around it: what comes after a frame was queued behind the waiting news waits in a
+//! batch of its own, behind that frame (a contact's `user:online` never overtakes the
+//! `conversation:updated` that made them one, nor a typist's `typing:start` their message).
 
 use std::collections::{HashMap, HashSet, VecDeque};
+
+use indexmap::IndexMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -58,15 +62,22 @@ impl Frame {
 #[derive(Debug, Clone)]
 pub enum Queued {
     Frame(Arc<Frame>),
-    /// A batch of presence news is waiting: [`Hub::take_presence`] has it.
-    Presence,
+    /// A batch of presence and typing news is waiting: [`Hub::take_states`] has it.
+    States,
 }
 
-/// Presence not yet taken, in batches: each has its slot in the queue, in order.
+/// What a piece of state news is about: news of the same replaces the one before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum About {
+    Presence(UserId),
+    Typing(ConversationId, UserId),
+}
+
+/// State news not yet taken, in batches: each has its slot in the queue, in order.
 #[derive(Default)]
-struct Presence {
-    /// Each contact's latest news, per batch.
-    batches: VecDeque<HashMap<UserId, Arc<Frame>>>,
+struct States {
+    /// Each subject's latest news, per batch, in the order subjects first came.
+    batches: VecDeque<IndexMap<About, Arc<Frame>>>,
     /// A frame was queued after the last batch's slot: news from now on goes in a new batch.
     sealed: bool,
 }
@@ -91,9 +102,9 @@ struct Conn {
     /// channel and a first block of 32 slots), on every idle socket (BENCHMARKS.md).
     tx: flume::Sender<Queued>,
     kick: Option<oneshot::Sender<Kick>>,
-    /// Presence not yet taken; boxed, so a connection with none (nearly all of them) pays one
-    /// pointer.
-    presence: Option<Box<Presence>>,
+    /// State news not yet taken; boxed, so a connection with none (nearly all of them) pays
+    /// one pointer.
+    states: Option<Box<States>>,
     /// Conversations whose typing events this connection wants.
     joined: HashSet<ConversationId>,
     /// Server-Sent Events streams cannot join: they get every typing event of their
@@ -134,7 +145,7 @@ impl Hub {
                 session: session.to_owned(),
                 tx,
                 kick: Some(kick),
-                presence: None,
+                states: None,
                 joined: HashSet::new(),
                 all_typing,
             },
@@ -212,73 +223,61 @@ impl Hub {
         self.deliver(|state| devices(state, users).collect(), &frame);
     }
 
-    /// Delivers `subject`'s presence to every connection of every user in `users`. Where the
-    /// last batch still waits with nothing queued behind it, this joins it (replacing news of
-    /// the same contact); otherwise it starts a batch, which takes a slot in the queue.
+    /// Delivers `subject`'s presence to every connection of every user in `users`.
     pub fn presence_to_users(&self, users: &[UserId], subject: UserId, event: &ServerEvent) {
         let frame = Arc::new(Frame::new(event));
         let mut state = self.state();
         let ids: Vec<ConnId> = devices(&state, users).collect();
-        for id in ids {
-            let Some(conn) = state.conns.get_mut(&id) else {
-                continue;
-            };
-            let waiting = conn.presence.get_or_insert_with(Box::default);
-            let new_batch = waiting.sealed || waiting.batches.is_empty();
-            if new_batch {
-                waiting.batches.push_back(HashMap::new());
-                waiting.sealed = false;
-            }
-            if let Some(batch) = waiting.batches.back_mut() {
-                batch.insert(subject, frame.clone());
-            }
-            if new_batch && conn.tx.try_send(Queued::Presence).is_err() {
-                too_slow(&mut state, id);
-            }
-        }
+        tell_state(&mut state, ids, About::Presence(subject), &frame);
     }
 
-    /// Up to `most` frames of the first batch of presence waiting for a connection, and whether
-    /// that batch has more. News that comes meanwhile joins the rest of the batch.
-    pub fn take_presence(&self, id: ConnId, most: usize) -> (Vec<Arc<Frame>>, bool) {
+    /// Delivers `typist`'s typing in `conversation`: to the connections of `users` that joined
+    /// it.
+    pub fn typing_to_joined(
+        &self,
+        users: &[UserId],
+        conversation: ConversationId,
+        typist: UserId,
+        event: &ServerEvent,
+    ) {
+        let frame = Arc::new(Frame::new(event));
+        let mut state = self.state();
+        let ids: Vec<ConnId> = devices(&state, users)
+            .filter(|id| {
+                state
+                    .conns
+                    .get(id)
+                    .is_some_and(|c| c.all_typing || c.joined.contains(&conversation))
+            })
+            .collect();
+        tell_state(&mut state, ids, About::Typing(conversation, typist), &frame);
+    }
+
+    /// Up to `most` frames of the first batch of state news waiting for a connection, and
+    /// whether that batch has more. News that comes meanwhile joins the rest of the batch.
+    pub fn take_states(&self, id: ConnId, most: usize) -> (Vec<Arc<Frame>>, bool) {
         let mut state = self.state();
         let Some(conn) = state.conns.get_mut(&id) else {
             return (Vec::new(), false);
         };
-        let Some(waiting) = conn.presence.as_mut() else {
+        let Some(waiting) = conn.states.as_mut() else {
             return (Vec::new(), false);
         };
         let Some(batch) = waiting.batches.front_mut() else {
             return (Vec::new(), false);
         };
-        let contacts: Vec<UserId> = batch.keys().take(most).copied().collect();
-        let frames = contacts.iter().filter_map(|c| batch.remove(c)).collect();
+        let frames = batch
+            .drain(..most.min(batch.len()))
+            .map(|(_, frame)| frame)
+            .collect();
         let more = !batch.is_empty();
         if !more {
             waiting.batches.pop_front();
             if waiting.batches.is_empty() {
-                conn.presence = None;
+                conn.states = None;
             }
         }
         (frames, more)
-    }
-
-    /// Delivers a typing event: to the connections of `users` that joined `conversation`.
-    pub fn to_joined(&self, users: &[UserId], conversation: ConversationId, event: &ServerEvent) {
-        let frame = Arc::new(Frame::new(event));
-        self.deliver(
-            |state| {
-                devices(state, users)
-                    .filter(|id| {
-                        state
-                            .conns
-                            .get(id)
-                            .is_some_and(|c| c.all_typing || c.joined.contains(&conversation))
-                    })
-                    .collect()
-            },
-            &frame,
-        );
     }
 
     /// Ends every connection of a signed-out session.
@@ -304,7 +303,7 @@ impl Hub {
             };
             if conn.tx.try_send(Queued::Frame(frame.clone())).is_err() {
                 too_slow(&mut state, id);
-            } else if let Some(waiting) = conn.presence.as_mut() {
+            } else if let Some(waiting) = conn.states.as_mut() {
                 waiting.sealed = true;
             }
         }
@@ -318,6 +317,29 @@ fn devices<'a>(state: &'a State, users: &'a [UserId]) -> impl Iterator<Item = Co
         .filter_map(|u| state.by_user.get(u))
         .flatten()
         .copied()
+}
+
+/// Tells `ids` state news `about` something: where the last batch still waits with nothing
+/// queued behind it, the news joins it (replacing news about the same); otherwise it starts a
+/// batch, which takes a slot in the queue.
+fn tell_state(state: &mut State, ids: Vec<ConnId>, about: About, frame: &Arc<Frame>) {
+    for id in ids {
+        let Some(conn) = state.conns.get_mut(&id) else {
+            continue;
+        };
+        let waiting = conn.states.get_or_insert_with(Box::default);
+        let new_batch = waiting.sealed || waiting.batches.is_empty();
+        if new_batch {
+            waiting.batches.push_back(IndexMap::new());
+            waiting.sealed = false;
+        }
+        if let Some(batch) = waiting.batches.back_mut() {
+            batch.insert(about, frame.clone());
+        }
+        if new_batch && conn.tx.try_send(Queued::States).is_err() {
+            too_slow(state, id);
+        }
+    }
 }
 
 /// A connection whose queue is full: the client is not keeping up.
@@ -392,14 +414,14 @@ mod tests {
             reader.kicked.try_recv().is_err(),
             "presence alone never overflows"
         );
-        assert!(matches!(reader.frames.try_recv(), Ok(Queued::Presence)));
+        assert!(matches!(reader.frames.try_recv(), Ok(Queued::States)));
         assert!(reader.frames.try_recv().is_err(), "one slot for all of it");
         // Taken a chunk at a time; news that comes meanwhile joins the batch under way.
-        let (mut frames, more) = hub.take_presence(reader.id, 600);
+        let (mut frames, more) = hub.take_states(reader.id, 600);
         assert!(more);
         let user_id = UserId(2000);
         hub.presence_to_users(&[UserId(1)], user_id, &ServerEvent::UserOnline { user_id });
-        let (rest, more) = hub.take_presence(reader.id, 600);
+        let (rest, more) = hub.take_states(reader.id, 600);
         assert!(!more);
         assert!(
             reader.frames.try_recv().is_err(),
@@ -415,14 +437,14 @@ mod tests {
         let got: Vec<_> = frames.iter().map(|f| f.json.to_vec()).collect();
         let expected: Vec<_> = expected.into_iter().map(String::into_bytes).collect();
         assert_eq!(got, expected);
-        let (frames, more) = hub.take_presence(reader.id, 600);
+        let (frames, more) = hub.take_states(reader.id, 600);
         assert!(frames.is_empty() && !more);
 
         // News after the take asks for a slot again.
         let user_id = UserId(5);
         hub.presence_to_users(&[UserId(1)], user_id, &ServerEvent::UserOffline { user_id });
-        assert!(matches!(reader.frames.try_recv(), Ok(Queued::Presence)));
-        let (frames, more) = hub.take_presence(reader.id, 600);
+        assert!(matches!(reader.frames.try_recv(), Ok(Queued::States)));
+        let (frames, more) = hub.take_states(reader.id, 600);
         assert!(!more);
         assert_eq!(frames.len(), 1);
         assert_eq!(frames[0].event, "user:offline");
@@ -450,8 +472,8 @@ mod tests {
             .frames
             .try_iter()
             .map(|queued| match queued {
-                Queued::Presence => {
-                    let (frames, more) = hub.take_presence(reader.id, 10);
+                Queued::States => {
+                    let (frames, more) = hub.take_states(reader.id, 10);
                     assert!(!more);
                     let mut users: Vec<String> = frames
                         .iter()
@@ -473,8 +495,49 @@ mod tests {
             ]
         );
         assert!(reader.kicked.try_recv().is_err());
-        let (frames, more) = hub.take_presence(reader.id, 10);
+        let (frames, more) = hub.take_states(reader.id, 10);
         assert!(frames.is_empty() && !more);
+    }
+
+    #[test]
+    fn typing_collapses_to_the_latest_and_keeps_its_place_around_messages() {
+        let hub = Hub::default();
+        let mut reader = hub.register(UserId(1), "s1", false);
+        let elsewhere = hub.register(UserId(1), "s2", false);
+        let (here, typist) = (ConversationId(7), UserId(2));
+        hub.join(reader.id, here);
+        let start = ServerEvent::TypingStart {
+            conversation_id: here,
+            user_id: typist,
+        };
+        let stop = ServerEvent::TypingStop {
+            conversation_id: here,
+            user_id: typist,
+        };
+        for _ in 0..1000 {
+            hub.typing_to_joined(&[UserId(1)], here, typist, &start);
+            hub.typing_to_joined(&[UserId(1)], here, typist, &stop);
+        }
+        hub.to_users(
+            &[UserId(1)],
+            &ServerEvent::UserOffline {
+                user_id: UserId(99),
+            },
+        );
+        hub.typing_to_joined(&[UserId(1)], here, typist, &start);
+        let events: Vec<&str> = reader
+            .frames
+            .try_iter()
+            .flat_map(|queued| match queued {
+                Queued::States => hub.take_states(reader.id, 10).0,
+                Queued::Frame(frame) => vec![frame],
+            })
+            .map(|frame| frame.event)
+            .collect();
+        assert_eq!(events, ["typing:stop", "user:offline", "typing:start"]);
+        assert!(reader.kicked.try_recv().is_err());
+        // The connection that did not join hears none of it.
+        assert_eq!(elsewhere.frames.len(), 1);
     }
 
     #[test]

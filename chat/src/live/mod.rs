@@ -39,10 +39,10 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// Up to `most` frames of the presence news behind a [`Queued::Presence`] (each contact's
-    /// latest state), and whether more of it waits.
-    pub fn take_presence(&self, most: usize) -> (Vec<Arc<Frame>>, bool) {
-        self.guard.hub.take_presence(self.id, most)
+    /// Up to `most` frames of the presence and typing news behind a [`Queued::States`] (each
+    /// one's latest state), and whether more of it waits.
+    pub fn take_states(&self, most: usize) -> (Vec<Arc<Frame>>, bool) {
+        self.guard.hub.take_states(self.id, most)
     }
 }
 
@@ -175,7 +175,7 @@ impl Chat {
                     user_id: me,
                 }
             };
-            self.live().hub.to_joined(&others, id, &event);
+            self.live().hub.typing_to_joined(&others, id, me, &event);
         }
         Ok(())
     }
@@ -207,7 +207,7 @@ impl Chat {
                             conversation_id: id,
                             user_id: user,
                         };
-                        self.live().hub.to_joined(&others, id, &event);
+                        self.live().hub.typing_to_joined(&others, id, user, &event);
                     }
                     Err(e) => tracing::warn!(error = %e, "typing expiry not sent"),
                 }
@@ -241,7 +241,9 @@ impl Chat {
                 conversation_id: id,
                 user_id: message.sender_id,
             };
-            self.live().hub.to_joined(&others, id, &stop);
+            self.live()
+                .hub
+                .typing_to_joined(&others, id, message.sender_id, &stop);
         }
         self.live().hub.to_users(audience, &event);
     }
