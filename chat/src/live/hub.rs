@@ -17,8 +17,6 @@
 //! `conversation:updated` that made them one, nor a typist's `typing:start` their message).
 
 use std::collections::{HashMap, HashSet, VecDeque};
-
-use indexmap::IndexMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -47,6 +45,8 @@ pub enum Kick {
 pub struct Frame {
     pub event: &'static str,
     pub json: Bytes,
+    /// For presence and typing: what the news is about.
+    about: Option<About>,
 }
 
 impl Frame {
@@ -54,6 +54,14 @@ impl Frame {
         Self {
             event: event.name(),
             json: Bytes::from(event.to_json()),
+            about: None,
+        }
+    }
+
+    fn about(event: &ServerEvent, about: About) -> Self {
+        Self {
+            about: Some(about),
+            ..Self::new(event)
         }
     }
 }
@@ -76,10 +84,46 @@ enum About {
 /// State news not yet taken, in batches: each has its slot in the queue, in order.
 #[derive(Default)]
 struct States {
-    /// Each subject's latest news, per batch, in the order subjects first came.
-    batches: VecDeque<IndexMap<About, Arc<Frame>>>,
+    batches: VecDeque<Batch>,
     /// A frame was queued after the last batch's slot: news from now on goes in a new batch.
     sealed: bool,
+}
+
+/// One batch of state news, in arrival order. Older news of a subject is dropped now and then
+/// rather than at every arrival: a slot is one pointer (a map would take about 50 bytes a
+/// subject, and a storm fills one for every member at once), and the batch never holds more than
+/// twice its subjects (or [`COMPACT_FROM`]).
+#[derive(Default)]
+struct Batch {
+    frames: Vec<Arc<Frame>>,
+    /// Length right after the last compaction.
+    distinct: usize,
+}
+
+/// A batch shorter than this is never compacted on arrival.
+const COMPACT_FROM: usize = 32;
+
+impl Batch {
+    fn push(&mut self, frame: Arc<Frame>) {
+        self.frames.push(frame);
+        if self.frames.len() > 2 * self.distinct.max(COMPACT_FROM) {
+            self.compact();
+        }
+    }
+
+    /// Keeps each subject's latest news only, in the order of those.
+    fn compact(&mut self) {
+        let mut seen = HashSet::with_capacity(self.frames.len());
+        let mut latest: Vec<Arc<Frame>> = self
+            .frames
+            .drain(..)
+            .rev()
+            .filter(|frame| seen.insert(frame.about))
+            .collect();
+        latest.reverse();
+        self.frames = latest;
+        self.distinct = self.frames.len();
+    }
 }
 
 /// A connection's queue, as its transport task reads it.
@@ -225,10 +269,10 @@ impl Hub {
 
     /// Delivers `subject`'s presence to every connection of every user in `users`.
     pub fn presence_to_users(&self, users: &[UserId], subject: UserId, event: &ServerEvent) {
-        let frame = Arc::new(Frame::new(event));
+        let frame = Arc::new(Frame::about(event, About::Presence(subject)));
         let mut state = self.state();
         let ids: Vec<ConnId> = devices(&state, users).collect();
-        tell_state(&mut state, ids, About::Presence(subject), &frame);
+        tell_state(&mut state, ids, &frame);
     }
 
     /// Delivers `typist`'s typing in `conversation`: to the connections of `users` that joined
@@ -240,7 +284,7 @@ impl Hub {
         typist: UserId,
         event: &ServerEvent,
     ) {
-        let frame = Arc::new(Frame::new(event));
+        let frame = Arc::new(Frame::about(event, About::Typing(conversation, typist)));
         let mut state = self.state();
         let ids: Vec<ConnId> = devices(&state, users)
             .filter(|id| {
@@ -250,7 +294,7 @@ impl Hub {
                     .is_some_and(|c| c.all_typing || c.joined.contains(&conversation))
             })
             .collect();
-        tell_state(&mut state, ids, About::Typing(conversation, typist), &frame);
+        tell_state(&mut state, ids, &frame);
     }
 
     /// Up to `most` frames of the first batch of state news waiting for a connection, and
@@ -266,11 +310,10 @@ impl Hub {
         let Some(batch) = waiting.batches.front_mut() else {
             return (Vec::new(), false);
         };
-        let frames = batch
-            .drain(..most.min(batch.len()))
-            .map(|(_, frame)| frame)
-            .collect();
-        let more = !batch.is_empty();
+        batch.compact();
+        let frames = batch.frames.drain(..most.min(batch.frames.len())).collect();
+        batch.distinct = batch.frames.len();
+        let more = !batch.frames.is_empty();
         if !more {
             waiting.batches.pop_front();
             if waiting.batches.is_empty() {
@@ -319,10 +362,10 @@ fn devices<'a>(state: &'a State, users: &'a [UserId]) -> impl Iterator<Item = Co
         .copied()
 }
 
-/// Tells `ids` state news `about` something: where the last batch still waits with nothing
-/// queued behind it, the news joins it (replacing news about the same); otherwise it starts a
-/// batch, which takes a slot in the queue.
-fn tell_state(state: &mut State, ids: Vec<ConnId>, about: About, frame: &Arc<Frame>) {
+/// Tells `ids` a piece of state news (`frame` says what it is about): where the last batch still
+/// waits with nothing queued behind it, the news joins it (and replaces news about the same
+/// when the batch is compacted); otherwise it starts a batch, which takes a slot in the queue.
+fn tell_state(state: &mut State, ids: Vec<ConnId>, frame: &Arc<Frame>) {
     for id in ids {
         let Some(conn) = state.conns.get_mut(&id) else {
             continue;
@@ -330,11 +373,11 @@ fn tell_state(state: &mut State, ids: Vec<ConnId>, about: About, frame: &Arc<Fra
         let waiting = conn.states.get_or_insert_with(Box::default);
         let new_batch = waiting.sealed || waiting.batches.is_empty();
         if new_batch {
-            waiting.batches.push_back(IndexMap::new());
+            waiting.batches.push_back(Batch::default());
             waiting.sealed = false;
         }
         if let Some(batch) = waiting.batches.back_mut() {
-            batch.insert(about, frame.clone());
+            batch.push(frame.clone());
         }
         if new_batch && conn.tx.try_send(Queued::States).is_err() {
             too_slow(state, id);
