@@ -347,17 +347,23 @@ async fn forward(socket: &mut WebSocket, first: Queued, conn: &Connection) -> Re
     socket.flush().await
 }
 
-/// Queues one frame for the next flush, or writes a big one straight away.
+/// Queues one of the hub's frames for the next flush, or writes a big one straight away.
 async fn feed(socket: &mut WebSocket, frame: &Frame) -> Result<(), WsError> {
-    if frame.json.len() > DIRECT_BYTES {
-        // Boxed: the raw write's state would otherwise enlarge every socket's task.
-        Box::pin(write_direct(socket, frame.json.clone())).await
     // Frames are serialised from `ServerEvent`s, so this check (a scan of one short frame per
     // delivery) never fails.
-    } else if let Ok(text) = Utf8Bytes::try_from(frame.json.clone()) {
-        socket.feed(Message::Text(text)).await
+    match Utf8Bytes::try_from(frame.json.clone()) {
+        Ok(text) => feed_text(socket, text).await,
+        Err(_) => Ok(()),
+    }
+}
+
+/// Queues a text frame for the next flush, or, over [`DIRECT_BYTES`], writes it straight away.
+async fn feed_text(socket: &mut WebSocket, text: Utf8Bytes) -> Result<(), WsError> {
+    if text.len() > DIRECT_BYTES {
+        // Boxed: the raw write's state would otherwise enlarge every socket's task.
+        Box::pin(write_direct(socket, text.into())).await
     } else {
-        Ok(())
+        socket.feed(Message::Text(text)).await
     }
 }
 
@@ -371,11 +377,8 @@ fn send<'a>(
 
 /// Sends a frame already serialised.
 async fn send_json(socket: &mut WebSocket, json: String) -> Result<(), WsError> {
-    if json.len() > DIRECT_BYTES {
-        Box::pin(write_direct(socket, json.into())).await
-    } else {
-        SinkExt::send(socket, Message::Text(json.into())).await
-    }
+    feed_text(socket, json.into()).await?;
+    socket.flush().await
 }
 
 /// Writes one text frame straight to the connection, past tungstenite's write buffer. That
@@ -537,18 +540,15 @@ fn page_frame(
     client_id: Option<String>,
     max_bytes: usize,
 ) -> String {
-    let reply = ServerEvent::ChangesPage {
+    let json = ServerEvent::ChangesPage {
         conversation_id,
         page,
-        client_id,
-    };
-    let json = reply.to_json();
+        client_id: client_id.clone(),
+    }
+    .to_json();
     if json.len() <= max_bytes {
         return json;
     }
-    let ServerEvent::ChangesPage { client_id, .. } = reply else {
-        unreachable!("built above")
-    };
     let message = format!(
         "the next change is too large for a frame: \
          fetch it with GET /api/conversations/{conversation_id}/changes"
