@@ -4,14 +4,13 @@
 //! it receives typing events for all of its user's conversations.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use std::sync::Arc;
-
 use chat::live::{Connection, Frame, Queued};
 use futures::stream::{self, Stream};
 use protocol::{ErrorCode, ServerEvent};

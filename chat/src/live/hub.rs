@@ -111,8 +111,13 @@ impl Batch {
         }
     }
 
-    /// Keeps each subject's latest news only, in the order of those.
+    /// Keeps each subject's latest news only, in the order of those. Nothing to do when no news
+    /// came since the last compaction, or when there is one: every delivery takes its batch, so
+    /// that is the common case.
     fn compact(&mut self) {
+        if self.frames.len() <= self.distinct.max(1) {
+            return;
+        }
         let mut seen = HashSet::with_capacity(self.frames.len());
         let mut latest: Vec<Arc<Frame>> = self
             .frames
