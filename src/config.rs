@@ -116,6 +116,11 @@ pub struct Config {
     /// there).
     #[arg(long, env = "MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 1000)]
     pub max_connections_per_address: usize,
+
+    /// Live connections (WebSockets and event streams) one user may hold at once; the next
+    /// handshake is answered `429 rate_limited`. 0: no bound.
+    #[arg(long, env = "MAX_LIVE_CONNECTIONS_PER_USER", default_value_t = 32)]
+    pub max_live_connections_per_user: usize,
 }
 
 fn parse_secret(raw: &str) -> Result<SecretString, String> {

@@ -51,6 +51,7 @@ impl Application {
             max_group_size: config.max_group_size,
             presence_grace: std::time::Duration::from_millis(config.presence_grace_ms),
             typing_ttl: std::time::Duration::from_millis(config.typing_ttl_ms),
+            max_live_per_user: config.max_live_connections_per_user,
         };
         let chat = chat::Chat::start(&settings)
             .await

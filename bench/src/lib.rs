@@ -23,5 +23,6 @@ pub fn settings(path: &Path) -> chat::Settings {
         // The server's defaults; the benchmarks open no live connection through this.
         presence_grace: Duration::from_secs(3),
         typing_ttl: Duration::from_secs(6),
+        max_live_per_user: 32,
     }
 }

@@ -23,6 +23,9 @@ pub enum Error {
     Conflict(&'static str),
     #[error("too many attempts, try again later")]
     RateLimited { retry_after: Duration },
+    /// The user holds as many live connections (sockets and event streams) as one may.
+    #[error("too many live connections for this account: close one first")]
+    TooManyConnections,
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("migration error: {0}")]
@@ -39,7 +42,7 @@ impl Error {
             Self::Forbidden(_) => ErrorCode::Forbidden,
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::Conflict(_) => ErrorCode::Conflict,
-            Self::RateLimited { .. } => ErrorCode::RateLimited,
+            Self::RateLimited { .. } | Self::TooManyConnections => ErrorCode::RateLimited,
             Self::Database(_) | Self::Migrate(_) | Self::Internal(_) => ErrorCode::Internal,
         }
     }

@@ -58,6 +58,10 @@ pub struct Settings {
     pub presence_grace: Duration,
     /// How long a `typing:start` lasts without a `typing:stop`.
     pub typing_ttl: Duration,
+    /// Most live connections (sockets and event streams) one user holds at once; 0: no bound.
+    /// Every message goes to each of them, so without a bound one account multiplies the
+    /// server's work at will.
+    pub max_live_per_user: usize,
 }
 
 /// The domain's services: cheap to clone, shared by REST handlers, sockets and server functions.

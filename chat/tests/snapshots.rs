@@ -57,7 +57,11 @@ async fn the_list_follows_every_change_to_the_conversation() {
     let id = group.id;
     assert_eq!(seen(&chat, u[0], id).await.participants.len(), 3);
     // Someone online, so the list's JSON shows presence both ways.
-    let _bob = chat.live().hub.register(u[1], "bob's session", false);
+    let _bob = chat
+        .live()
+        .hub
+        .register(u[1], "bob's session", false, 0)
+        .expect("no bound");
     let now = seen(&chat, u[0], id).await;
     let online: Vec<bool> = now.participants.iter().map(|p| p.user.online).collect();
     assert_eq!(online, [false, true, false]);

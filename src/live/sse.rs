@@ -17,6 +17,7 @@ use protocol::{ErrorCode, ServerEvent};
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
+use crate::http::error::ApiError;
 use crate::state::AppState;
 
 pub async fn events(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -27,7 +28,10 @@ pub async fn events(State(state): State<AppState>, headers: HeaderMap) -> Respon
         Ok(viewer) => viewer,
         Err(e) => return e.into_response(),
     };
-    let conn = state.chat.connect(&viewer, true).await;
+    let conn = match state.chat.connect(&viewer, true).await {
+        Ok(conn) => conn,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
     let hello = ServerEvent::ConnectionEstablished {
         user_id: viewer.user_id,
     };

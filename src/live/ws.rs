@@ -65,6 +65,12 @@ pub async fn upgrade(State(state): State<AppState>, mut request: Request) -> Res
     else {
         return ApiError::invalid("expected a WebSocket upgrade request").into_response();
     };
+    // Registered before the upgrade: a user over their bound hears `429` over HTTP, and news
+    // committed after the `101` reaches the socket.
+    let conn = match state.chat.connect(&viewer, false).await {
+        Ok(conn) => conn,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
     let on_upgrade = hyper::upgrade::on(&mut request);
     // Only what the socket uses moves into its task: every idle socket keeps it.
     let AppState {
@@ -80,7 +86,7 @@ pub async fn upgrade(State(state): State<AppState>, mut request: Request) -> Res
         let socket =
             WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config()))
                 .await;
-        serve(socket, chat, shutdown, heartbeat, viewer).await;
+        serve(socket, conn, chat, shutdown, heartbeat, viewer).await;
     });
     (
         StatusCode::SWITCHING_PROTOCOLS,
@@ -194,13 +200,13 @@ impl Limits {
 )]
 fn serve(
     mut socket: WebSocket,
+    mut conn: Connection,
     chat: Chat,
     shutdown: CancellationToken,
     heartbeat: Heartbeat,
     viewer: Viewer,
 ) -> impl Future<Output = ()> + Send {
     async move {
-        let mut conn = Box::pin(chat.connect(&viewer, false)).await;
         let hello = send(
             &mut socket,
             &ServerEvent::ConnectionEstablished {

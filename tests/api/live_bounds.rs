@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::helpers::{Person, TestApp, TEST_SECRET};
+use crate::helpers::{assert_error, Person, TestApp, TEST_SECRET};
 use crate::live_helpers::{live_app, Socket, QUIET};
 
 /// Policy violation (RFC 6455 §7.4.1).
@@ -255,4 +255,52 @@ async fn a_close_from_the_client_is_answered_and_ends_the_connection() {
         bob1.next_event("user:offline").await["user_id"],
         json!(ann.id)
     );
+}
+
+#[tokio::test]
+async fn a_user_holds_a_bounded_number_of_live_connections() {
+    let app = TestApp::spawn_with(|config| config.max_live_connections_per_user = 3).await;
+    let ann = app.person("ann").await;
+    let bob = app.person("bob").await;
+    let conv = app.direct(&ann, &bob).await;
+    let first = app.connect(&ann).await;
+    let mut second = app.connect(&ann).await;
+    // An event stream is a live connection too.
+    let mut stream = app.events(&ann).await;
+    let auth = format!("Bearer {}", ann.token);
+    let (status, body) = app
+        .refused_handshake(app.ws_request(&[("authorization", &auth)]))
+        .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(body["error"]["code"], "rate_limited", "{body}");
+    let res = app.get(&ann, "/api/events").await;
+    assert_error(res, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    // The bound is per user, and what is held keeps working.
+    let mut bob1 = app.connect(&bob).await;
+    let sent = app.send(&bob, conv, "still here?").await;
+    assert_eq!(
+        second.next_event("message:new").await["message"]["id"],
+        sent["id"]
+    );
+    assert_eq!(
+        stream.next_event("message:new").await["message"]["id"],
+        sent["id"]
+    );
+    assert_eq!(
+        bob1.next_event("message:new").await["message"]["id"],
+        sent["id"]
+    );
+    // A place comes back once a connection closes.
+    first.close().await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match tokio_tungstenite::connect_async(app.ws_request(&[("authorization", &auth)])).await {
+            Ok(_) => break,
+            Err(e) => assert!(
+                tokio::time::Instant::now() < deadline,
+                "no place came back: {e}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

@@ -182,11 +182,21 @@ impl Hub {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    pub fn register(&self, user: UserId, session: &str, all_typing: bool) -> Registration {
+    /// Registers a connection of `user`, unless they already hold `most` (0: no bound).
+    pub fn register(
+        &self,
+        user: UserId,
+        session: &str,
+        all_typing: bool,
+        most: usize,
+    ) -> Option<Registration> {
+        let mut state = self.state();
+        if most > 0 && state.by_user.get(&user).is_some_and(|d| d.len() >= most) {
+            return None;
+        }
         let id = ConnId(self.next.fetch_add(1, Ordering::Relaxed));
         let (tx, frames) = flume::bounded(QUEUE_FRAMES);
         let (kick, kicked) = oneshot::channel();
-        let mut state = self.state();
         state.conns.insert(
             id,
             Conn {
@@ -201,12 +211,12 @@ impl Hub {
         );
         let devices = state.by_user.entry(user).or_default();
         devices.push(id);
-        Registration {
+        Some(Registration {
             id,
             frames,
             kicked,
             first: devices.len() == 1,
-        }
+        })
     }
 
     /// Forgets a connection; returns true when it was its user's last one.
@@ -429,8 +439,8 @@ mod tests {
     #[test]
     fn a_full_queue_kicks_the_slow_connection_only() {
         let hub = Hub::default();
-        let mut slow = hub.register(UserId(1), "s1", false);
-        let mut fast = hub.register(UserId(2), "s2", false);
+        let mut slow = hub.register(UserId(1), "s1", false, 0).unwrap();
+        let mut fast = hub.register(UserId(2), "s2", false, 0).unwrap();
         let event = ServerEvent::UserOnline { user_id: UserId(9) };
         for _ in 0..QUEUE_FRAMES {
             hub.to_users(&[UserId(1), UserId(2)], &event);
@@ -445,7 +455,7 @@ mod tests {
     #[test]
     fn presence_waits_beside_the_queue_latest_state_only() {
         let hub = Hub::default();
-        let mut reader = hub.register(UserId(1), "s1", false);
+        let mut reader = hub.register(UserId(1), "s1", false, 0).unwrap();
         // A thousand contacts come and go, four times as many changes as the queue holds.
         for round in 0..2 {
             for contact in 2..1002 {
@@ -501,7 +511,7 @@ mod tests {
     #[test]
     fn presence_after_a_queued_frame_waits_behind_it() {
         let hub = Hub::default();
-        let mut reader = hub.register(UserId(1), "s1", false);
+        let mut reader = hub.register(UserId(1), "s1", false, 0).unwrap();
         let presence = |user: i64| {
             let user_id = UserId(user);
             hub.presence_to_users(&[UserId(1)], user_id, &ServerEvent::UserOnline { user_id });
@@ -550,8 +560,8 @@ mod tests {
     #[test]
     fn typing_collapses_to_the_latest_and_keeps_its_place_around_messages() {
         let hub = Hub::default();
-        let mut reader = hub.register(UserId(1), "s1", false);
-        let elsewhere = hub.register(UserId(1), "s2", false);
+        let mut reader = hub.register(UserId(1), "s1", false, 0).unwrap();
+        let elsewhere = hub.register(UserId(1), "s2", false, 0).unwrap();
         let (here, typist) = (ConversationId(7), UserId(2));
         hub.join(reader.id, here);
         let start = ServerEvent::TypingStart {
@@ -591,7 +601,7 @@ mod tests {
     #[test]
     fn presence_behind_a_full_queue_kicks() {
         let hub = Hub::default();
-        let mut slow = hub.register(UserId(1), "s1", false);
+        let mut slow = hub.register(UserId(1), "s1", false, 0).unwrap();
         let event = ServerEvent::UserOnline { user_id: UserId(9) };
         for _ in 0..QUEUE_FRAMES {
             hub.to_users(&[UserId(1)], &event);
@@ -604,12 +614,27 @@ mod tests {
     #[test]
     fn first_and_last_devices_are_reported() {
         let hub = Hub::default();
-        let a = hub.register(UserId(1), "s", false);
-        let b = hub.register(UserId(1), "s", false);
+        let a = hub.register(UserId(1), "s", false, 0).unwrap();
+        let b = hub.register(UserId(1), "s", false, 0).unwrap();
         assert!(a.first && !b.first);
         assert!(!hub.unregister(a.id));
         assert!(hub.is_online(UserId(1)));
         assert!(hub.unregister(b.id));
         assert!(!hub.is_online(UserId(1)));
+    }
+
+    #[test]
+    fn a_user_holds_at_most_their_bound() {
+        let hub = Hub::default();
+        let a = hub.register(UserId(1), "s", false, 2).unwrap();
+        let _b = hub.register(UserId(1), "s", false, 2).unwrap();
+        assert!(hub.register(UserId(1), "s", false, 2).is_none());
+        assert!(hub.register(UserId(2), "s", false, 2).is_some(), "per user");
+        hub.unregister(a.id);
+        assert!(hub.register(UserId(1), "s", false, 2).is_some());
+        assert!(
+            hub.register(UserId(1), "s", false, 0).is_some(),
+            "0: no bound"
+        );
     }
 }

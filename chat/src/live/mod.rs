@@ -52,22 +52,22 @@ impl Chat {
     }
 
     /// Registers a connection for `viewer` and, if it is their first device, tells the people
-    /// they share a conversation with that they are online.
-    pub async fn connect(&self, viewer: &Viewer, all_typing: bool) -> Connection {
+    /// they share a conversation with that they are online. Refused when they hold
+    /// [`Settings::max_live_per_user`](crate::Settings) connections already.
+    pub async fn connect(&self, viewer: &Viewer, all_typing: bool) -> Result<Connection> {
         let user = viewer.user_id;
+        let most = self.settings().max_live_per_user;
         let reg = self
             .live()
             .hub
-            .register(user, &viewer.session_id, all_typing);
-        let was_leaving = lock(&self.live().leaving).remove(&user).is_some();
-        if reg.first && !was_leaving {
-            self.announce(user, ServerEvent::UserOnline { user_id: user })
-                .await;
-        }
+            .register(user, &viewer.session_id, all_typing, most)
+            .ok_or(crate::Error::TooManyConnections)?;
         let chat = self.clone();
         let on_last: Box<dyn FnOnce() + Send + Sync> =
             Box::new(move || chat.schedule_offline(user));
-        Connection {
+        // The guard exists before the first await: a handshake dropped while the news goes out
+        // still unregisters.
+        let conn = Connection {
             id: reg.id,
             frames: reg.frames,
             kicked: reg.kicked,
@@ -76,7 +76,13 @@ impl Chat {
                 id: reg.id,
                 on_last: Some(on_last),
             },
+        };
+        let was_leaving = lock(&self.live().leaving).remove(&user).is_some();
+        if reg.first && !was_leaving {
+            self.announce(user, ServerEvent::UserOnline { user_id: user })
+                .await;
         }
+        Ok(conn)
     }
 
     /// After the grace period, announces `user` offline unless a device came back meanwhile.

@@ -20,6 +20,7 @@ pub async fn start(db: &Path, names: &[&str]) -> (Chat, Vec<UserId>) {
         max_group_size: 10,
         presence_grace: Duration::from_millis(100),
         typing_ttl: Duration::from_millis(500),
+        max_live_per_user: 32,
     };
     let chat = Chat::start(&settings).await.expect("chat starts");
     let mut users = Vec::new();
