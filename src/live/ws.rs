@@ -11,6 +11,7 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chat::live::{ConnId, Connection, Frame, Kick, Queued};
 use chat::{Chat, Viewer};
+use futures::future::{FutureExt, OptionFuture};
 use futures::stream::StreamExt;
 use futures::SinkExt;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
@@ -79,15 +80,24 @@ pub async fn upgrade(State(state): State<AppState>, mut request: Request) -> Res
         heartbeat,
         ..
     } = state;
-    tokio::spawn(async move {
-        let Ok(upgraded) = on_upgrade.await else {
-            return;
-        };
-        let socket =
-            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config()))
-                .await;
-        serve(socket, conn, chat, shutdown, heartbeat, viewer).await;
-    });
+    // Combinators rather than an `async` block: a block keeps what it captures for its whole
+    // life, beside the copies moved into `serve`; each stage here gives its values on.
+    let task = on_upgrade
+        .then(|upgraded| {
+            OptionFuture::from(upgraded.ok().map(|upgraded| {
+                WebSocketStream::from_raw_socket(
+                    TokioIo::new(upgraded),
+                    Role::Server,
+                    Some(config()),
+                )
+            }))
+        })
+        .then(move |socket| {
+            OptionFuture::from(
+                socket.map(|socket| serve(socket, conn, chat, shutdown, heartbeat, viewer)),
+            )
+        });
+    tokio::spawn(task);
     (
         StatusCode::SWITCHING_PROTOCOLS,
         [
@@ -207,12 +217,14 @@ fn serve(
     viewer: Viewer,
 ) -> impl Future<Output = ()> + Send {
     async move {
-        let hello = send(
+        // Every await but the idle one is boxed: the task is as big as its largest await,
+        // and every idle socket keeps the task (BENCHMARKS.md).
+        let hello = Box::pin(send(
             &mut socket,
             &ServerEvent::ConnectionEstablished {
                 user_id: viewer.user_id,
             },
-        );
+        ));
         if hello.await.is_err() {
             return;
         }
@@ -232,58 +244,70 @@ fn serve(
         tokio::pin!(stopping);
 
         let ending: Option<Ending> = loop {
-            tokio::select! {
-                () = &mut stopping => {
-                    break Some(Ending::new(GOING_AWAY, "server is restarting"));
-                }
-                kick = &mut conn.kicked => {
-                    break Some(match kick {
-                        Ok(Kick::SignedOut) => Ending::with_error(POLICY, ErrorCode::Unauthenticated, "signed out"),
-                        Ok(Kick::TooSlow) | Err(_) => Ending::with_error(POLICY, ErrorCode::RateLimited, "too slow to keep up"),
-                    });
-                }
-                queued = conn.frames.recv_async() => {
-                    let Ok(queued) = queued else { break None };
-                    if forward(&mut socket, queued, &conn).await.is_err() {
-                        break None;
-                    }
-                }
+            // The wake-up is reduced to a small value before anything is awaited: what a
+            // `select!` branch holds while its body awaits stays in every idle socket's task.
+            let woke = tokio::select! {
+                () = &mut stopping => Woke::End(Some(Ending::new(GOING_AWAY, "server is restarting"))),
+                kick = &mut conn.kicked => Woke::End(Some(match kick {
+                    Ok(Kick::SignedOut) => Ending::with_error(POLICY, ErrorCode::Unauthenticated, "signed out"),
+                    Ok(Kick::TooSlow) | Err(_) => Ending::with_error(POLICY, ErrorCode::RateLimited, "too slow to keep up"),
+                })),
+                queued = conn.frames.recv_async() => match queued {
+                    Ok(queued) => Woke::Queued(queued),
+                    Err(_) => Woke::End(None),
+                },
                 incoming = socket.next() => {
                     let Some(Ok(message)) = incoming else { break None };
                     last_heard = Instant::now();
                     match message {
-                        Message::Text(text) => {
-                            // Boxed: the handler's database futures are large, and inline
-                            // they would make every idle socket's task as big as its busiest
-                            // moment.
-                            let limits = limits.get_or_insert_with(|| Box::new(Limits::new()));
-                            let handled = Box::pin(handle(&chat, &viewer, conn.id, limits, &mut socket, text.as_str()));
-                            if let Err(ending) = handled.await {
-                                break ending;
-                            }
-                        }
-                        Message::Binary(_) => {
-                            break Some(Ending::with_error(UNSUPPORTED, ErrorCode::InvalidInput, "frames are JSON text"));
-                        }
-                        Message::Close(_) => {
-                            // tungstenite has queued the answering close frame: send it, so the
-                            // client sees a clean close rather than a dropped connection.
-                            let _ = tokio::time::timeout(CLOSE_WAIT, socket.flush()).await;
-                            break None;
-                        }
+                        Message::Text(text) => Woke::Text(text),
+                        Message::Binary(_) => Woke::End(Some(Ending::with_error(UNSUPPORTED, ErrorCode::InvalidInput, "frames are JSON text"))),
+                        Message::Close(_) => Woke::Closing,
                         // tungstenite answers pings itself; a pong only proves the client is there.
-                        Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
+                        Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => continue,
                     }
                 }
-                () = &mut timer => {
+                () = &mut timer => Woke::Timer,
+            };
+            match woke {
+                Woke::End(ending) => break ending,
+                Woke::Queued(queued) => {
+                    if Box::pin(forward(&mut socket, queued, &conn)).await.is_err() {
+                        break None;
+                    }
+                }
+                Woke::Text(text) => {
+                    // Boxed: the handler's database futures are large, and inline they would
+                    // make every idle socket's task as big as its busiest moment.
+                    let limits = limits.get_or_insert_with(|| Box::new(Limits::new()));
+                    let handled =
+                        Box::pin(handle(&chat, &viewer, conn.id, limits, &mut socket, text));
+                    if let Err(ending) = handled.await {
+                        break ending;
+                    }
+                }
+                Woke::Closing => {
+                    // tungstenite has queued the answering close frame: send it, so the client
+                    // sees a clean close rather than a dropped connection.
+                    let _ = Box::pin(tokio::time::timeout(CLOSE_WAIT, socket.flush())).await;
+                    break None;
+                }
+                Woke::Timer => {
                     let now = Instant::now();
                     if now >= expires {
-                        break Some(Ending::with_error(POLICY, ErrorCode::Unauthenticated, "session expired"));
+                        break Some(Ending::with_error(
+                            POLICY,
+                            ErrorCode::Unauthenticated,
+                            "session expired",
+                        ));
                     }
                     if now.duration_since(last_heard) > heartbeat.idle {
                         break Some(Ending::new(GOING_AWAY, "idle"));
                     }
-                    if socket.send(Message::Ping(Default::default())).await.is_err() {
+                    if Box::pin(socket.send(Message::Ping(Default::default())))
+                        .await
+                        .is_err()
+                    {
                         break None;
                     }
                     next_ping = now + heartbeat.every;
@@ -297,6 +321,16 @@ fn serve(
         }
         // `conn.guard` drops here: the hub forgets the connection.
     }
+}
+
+/// What woke a socket's task, as little as it needs to carry.
+enum Woke {
+    End(Option<Ending>),
+    Queued(Queued),
+    Text(Utf8Bytes),
+    /// The client's close frame.
+    Closing,
+    Timer,
 }
 
 /// Tells the client why the connection ends, then waits (briefly) for its close frame.
@@ -430,10 +464,10 @@ async fn handle(
     conn: ConnId,
     limits: &mut Limits,
     socket: &mut WebSocket,
-    text: &str,
+    text: Utf8Bytes,
 ) -> Result<(), Option<Ending>> {
     let gone = |_| None;
-    let parsed = ClientEvent::parse(text);
+    let parsed = ClientEvent::parse(text.as_str());
     let client_id = match &parsed {
         Ok(ClientEvent::Send { client_id, .. }) => Some(client_id.clone()),
         Ok(ClientEvent::FetchChanges { client_id, .. }) => client_id.clone(),
