@@ -203,7 +203,7 @@ impl Limits {
 ///
 /// A function returning an `async move` block, not an `async fn`: an `async fn` keeps its
 /// arguments once as received and once as the body's own variables, and this future is
-/// every idle socket's task (1,544 bytes as an `async fn`, 1,088 like this; BENCHMARKS.md).
+/// every idle socket's task (856 bytes with what `upgrade` wraps around it; BENCHMARKS.md).
 #[expect(
     clippy::manual_async_fn,
     reason = "an async fn keeps its arguments twice"
