@@ -117,6 +117,12 @@ pub struct Config {
     #[arg(long, env = "MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 1000)]
     pub max_connections_per_address: usize,
 
+    /// Connections the server holds open at once (HTTP, WebSocket and event streams alike);
+    /// the next is answered `429 rate_limited` and closed, instead of failing with "too many
+    /// open files". 0: the open-files limit less 512 (half of it if that is less).
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 0)]
+    pub max_connections: usize,
+
     /// Live connections (WebSockets and event streams) one user may hold at once; the next
     /// handshake is answered `429 rate_limited`. 0: no bound.
     #[arg(long, env = "MAX_LIVE_CONNECTIONS_PER_USER", default_value_t = 32)]

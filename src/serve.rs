@@ -3,7 +3,7 @@
 //! its headers a byte at a time, or nothing at all, holds a connection, its task and its
 //! buffers (16 KiB) for as long as it likes (slowloris), and so does every idle kept-alive
 //! connection. This loop is axum's (HTTP/1.1 with upgrades, graceful drain) with that bound,
-//! and a bound on the connections one address holds open (`addresses`).
+//! and bounds on the connections one address, and the whole server, hold open (`Addresses`).
 
 use std::collections::HashMap;
 use std::io;
@@ -40,6 +40,8 @@ pub struct Bounds {
     pub idle: Duration,
     /// Connections open at once from one address; 0: no bound.
     pub per_address: usize,
+    /// Connections open at once in all; 0: no bound.
+    pub total: usize,
 }
 
 /// Serves `router` on `listener` until `stop` is cancelled, then stops accepting, lets every
@@ -48,7 +50,11 @@ pub async fn serve<L>(mut listener: L, router: Router, bounds: Bounds, stop: Can
 where
     L: Listener<Io = TcpStream, Addr = SocketAddr>,
 {
-    let Bounds { idle, per_address } = bounds;
+    let Bounds {
+        idle,
+        per_address,
+        total,
+    } = bounds;
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
@@ -62,13 +68,13 @@ where
             accepted = listener.accept() => accepted,
             () = stop.cancelled() => break,
         };
-        let place = match addresses.admit(peer.ip(), per_address) {
+        let place = match addresses.admit(peer.ip(), per_address, total) {
             Ok(place) => place,
-            Err(Full) => {
+            Err(full) => {
                 // Past that many refusals under way, a connection is just closed.
                 if let Ok(permit) = Arc::clone(&refusals).try_acquire_owned() {
                     connections.spawn(async move {
-                        refuse(tcp, idle.min(REFUSAL_WAIT)).await;
+                        refuse(tcp, idle.min(REFUSAL_WAIT), full.answer()).await;
                         drop(permit);
                     });
                 }
@@ -123,14 +129,20 @@ const REFUSAL_WAIT: Duration = Duration::from_secs(1);
 const REFUSALS: usize = 256;
 
 /// The answer to a connection over its address's bound: the contract's error, then close.
-const REFUSAL: &[u8] = b"HTTP/1.1 429 Too Many Requests\r\n\
+const ADDRESS_FULL: &[u8] = b"HTTP/1.1 429 Too Many Requests\r\n\
 content-type: application/json\r\nretry-after: 10\r\nconnection: close\r\n\
 content-length: 84\r\n\r\n\
 {\"error\":{\"code\":\"rate_limited\",\"message\":\"too many connections from this address\"}}";
 
+/// The answer to a connection over the server's bound.
+const SERVER_FULL: &[u8] = b"HTTP/1.1 429 Too Many Requests\r\n\
+content-type: application/json\r\nretry-after: 10\r\nconnection: close\r\n\
+content-length: 83\r\n\r\n\
+{\"error\":{\"code\":\"rate_limited\",\"message\":\"the server is at its connection limit\"}}";
+
 /// Reads what the client sent first (so closing does not reset the connection before it reads
-/// the answer), then answers [`REFUSAL`] and closes.
-async fn refuse(mut tcp: TcpStream, wait: Duration) {
+/// the answer), then answers and closes.
+async fn refuse(mut tcp: TcpStream, wait: Duration, answer: &'static [u8]) {
     let mut head = [0u8; 4096];
     if !matches!(
         tokio::time::timeout(wait, tcp.read(&mut head)).await,
@@ -139,34 +151,57 @@ async fn refuse(mut tcp: TcpStream, wait: Duration) {
         return;
     }
     let _ = tokio::time::timeout(wait, async {
-        tcp.write_all(REFUSAL).await?;
+        tcp.write_all(answer).await?;
         tcp.shutdown().await
     })
     .await;
 }
 
-/// Open connections per client address.
+/// Open connections, per client address and in all.
 #[derive(Clone, Default)]
-struct Addresses(Arc<Mutex<HashMap<IpAddr, usize>>>);
+struct Addresses(Arc<Mutex<Open>>);
 
-/// An address's bound is reached.
-struct Full;
+#[derive(Default)]
+struct Open {
+    by_address: HashMap<IpAddr, usize>,
+    total: usize,
+}
+
+/// Which bound is reached.
+enum Full {
+    Address,
+    Server,
+}
+
+impl Full {
+    fn answer(&self) -> &'static [u8] {
+        match self {
+            Self::Address => ADDRESS_FULL,
+            Self::Server => SERVER_FULL,
+        }
+    }
+}
 
 impl Addresses {
-    fn admit(&self, ip: IpAddr, bound: usize) -> Result<Option<Place>, Full> {
-        if bound == 0 {
-            return Ok(None);
-        }
+    /// A place for a connection from `ip`, within `per_address` and `total` (0: no bound).
+    fn admit(&self, ip: IpAddr, per_address: usize, total: usize) -> Result<Place, Full> {
         let mut open = lock(&self.0);
-        let count = open.entry(ip).or_default();
-        if *count >= bound {
-            return Err(Full);
+        if total > 0 && open.total >= total {
+            return Err(Full::Server);
         }
-        *count += 1;
-        Ok(Some(Place {
+        let counted = per_address > 0;
+        if counted {
+            let count = open.by_address.entry(ip).or_default();
+            if *count >= per_address {
+                return Err(Full::Address);
+            }
+            *count += 1;
+        }
+        open.total += 1;
+        Ok(Place {
             addresses: self.clone(),
-            ip,
-        }))
+            ip: counted.then_some(ip),
+        })
     }
 }
 
@@ -174,19 +209,23 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// One connection's place in its address's count, given back when the socket closes.
+/// One connection's place in the counts, given back when the socket closes.
 struct Place {
     addresses: Addresses,
-    ip: IpAddr,
+    /// Its address, when addresses are counted.
+    ip: Option<IpAddr>,
 }
 
 impl Drop for Place {
     fn drop(&mut self) {
         let mut open = lock(&self.addresses.0);
-        if let Some(count) = open.get_mut(&self.ip) {
-            *count -= 1;
-            if *count == 0 {
-                open.remove(&self.ip);
+        open.total -= 1;
+        if let Some(ip) = self.ip {
+            if let Some(count) = open.by_address.get_mut(&ip) {
+                *count -= 1;
+                if *count == 0 {
+                    open.by_address.remove(&ip);
+                }
             }
         }
     }
@@ -196,7 +235,7 @@ impl Drop for Place {
 /// for an event stream, and the place lives exactly as long.
 struct Counted {
     tcp: TcpStream,
-    _place: Option<Place>,
+    _place: Place,
 }
 
 impl AsyncRead for Counted {
@@ -244,30 +283,47 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_refusal_is_one_whole_response() {
-        let text = std::str::from_utf8(REFUSAL).unwrap();
-        let (head, body) = text.split_once("\r\n\r\n").unwrap();
-        assert!(head.contains(&format!("content-length: {}", body.len())));
-        let error: serde_json::Value = serde_json::from_str(body).unwrap();
-        assert_eq!(error["error"]["code"], "rate_limited");
+    fn refusals_are_whole_responses() {
+        for answer in [ADDRESS_FULL, SERVER_FULL] {
+            let text = std::str::from_utf8(answer).unwrap();
+            let (head, body) = text.split_once("\r\n\r\n").unwrap();
+            assert!(head.contains(&format!("content-length: {}", body.len())));
+            let error: serde_json::Value = serde_json::from_str(body).unwrap();
+            assert_eq!(error["error"]["code"], "rate_limited");
+        }
     }
 
     #[test]
     fn places_are_given_back() {
         let addresses = Addresses::default();
         let ip: IpAddr = [10, 0, 0, 1].into();
-        let a = addresses.admit(ip, 2).ok().flatten();
-        let b = addresses.admit(ip, 2).ok().flatten();
+        let a = addresses.admit(ip, 2, 0).ok();
+        let b = addresses.admit(ip, 2, 0).ok();
         assert!(a.is_some() && b.is_some());
-        assert!(addresses.admit(ip, 2).is_err());
-        assert!(
-            addresses.admit([10, 0, 0, 2].into(), 2).is_ok(),
-            "per address"
-        );
+        assert!(matches!(addresses.admit(ip, 2, 0), Err(Full::Address)));
+        let other = addresses.admit([10, 0, 0, 2].into(), 2, 0);
+        assert!(other.is_ok(), "per address");
+        drop(other);
         drop(a);
-        assert!(addresses.admit(ip, 2).is_ok());
+        assert!(addresses.admit(ip, 2, 0).is_ok());
         drop(b);
-        assert!(addresses.admit(ip, 0).is_ok_and(|place| place.is_none()));
-        assert!(lock(&addresses.0).is_empty(), "no address left behind");
+        assert!(addresses.admit(ip, 0, 0).is_ok());
+        let open = lock(&addresses.0);
+        assert!(open.by_address.is_empty(), "no address left behind");
+        assert_eq!(open.total, 0);
+    }
+
+    #[test]
+    fn the_server_holds_at_most_its_total() {
+        let addresses = Addresses::default();
+        let a = addresses.admit([10, 0, 0, 1].into(), 5, 2);
+        let b = addresses.admit([10, 0, 0, 2].into(), 0, 2);
+        assert!(a.is_ok() && b.is_ok());
+        assert!(matches!(
+            addresses.admit([10, 0, 0, 3].into(), 5, 2),
+            Err(Full::Server)
+        ));
+        drop(b);
+        assert!(addresses.admit([10, 0, 0, 3].into(), 5, 2).is_ok());
     }
 }

@@ -15,10 +15,32 @@ use crate::state::AppState;
 /// Every connection is a file: a soft limit of 1,024 (the usual default) would refuse sockets
 /// long before memory or CPU run out. Raised to the hard limit, as Go's runtime does for its
 /// servers; the hard limit is the operator's to set.
-fn raise_open_files() {
+fn raise_open_files() -> Option<u64> {
     match rlimit::increase_nofile_limit(u64::MAX) {
-        Ok(open_files) => tracing::info!(open_files, "open files allowed"),
-        Err(e) => tracing::warn!(error = %e, "could not raise the open files limit"),
+        Ok(open_files) => {
+            tracing::info!(open_files, "open files allowed");
+            Some(open_files)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "could not raise the open files limit");
+            None
+        }
+    }
+}
+
+/// Descriptors kept out of the connections' bound: the database's files, logs, and accepts
+/// refused with an answer rather than failing with "too many open files".
+const FILES_KEPT: u64 = 512;
+
+/// `MAX_CONNECTIONS`, or when it is 0 the open-files limit less [`FILES_KEPT`] (half the limit
+/// when that leaves less).
+fn connection_bound(configured: usize, open_files: Option<u64>) -> usize {
+    match (configured, open_files) {
+        (0, Some(files)) => {
+            let bound = files.saturating_sub(FILES_KEPT).max(files / 2);
+            usize::try_from(bound).unwrap_or(usize::MAX)
+        }
+        (configured, _) => configured,
     }
 }
 
@@ -57,7 +79,7 @@ impl Application {
             .await
             .context("could not open the database")?;
 
-        raise_open_files();
+        let open_files = raise_open_files();
         let listener = listen(config.site_addr)
             .with_context(|| format!("could not listen on {}", config.site_addr))?;
         let addr = listener.local_addr()?;
@@ -98,6 +120,7 @@ impl Application {
                 } else {
                     config.max_connections_per_address
                 },
+                total: connection_bound(config.max_connections, open_files),
             },
             shutdown,
         })
@@ -204,5 +227,18 @@ mod tests {
         let (accepted, client) = tokio::join!(listener.accept(), client);
         client.unwrap();
         assert!(accepted.0.nodelay().unwrap());
+    }
+
+    #[test]
+    fn the_connection_bound_follows_the_open_files_limit_unless_set() {
+        use super::connection_bound;
+        assert_eq!(connection_bound(0, Some(20_000)), 19_488);
+        assert_eq!(
+            connection_bound(0, Some(600)),
+            300,
+            "half when little is left"
+        );
+        assert_eq!(connection_bound(0, None), 0);
+        assert_eq!(connection_bound(300, Some(20_000)), 300);
     }
 }

@@ -216,12 +216,18 @@ async fn refused(app: &TestApp) -> String {
 }
 
 fn assert_refusal(got: &str) {
+    assert_refused_as(got, "too many connections from this address");
+}
+
+/// The contract's `429 rate_limited`, with `message`, then the end of the connection.
+fn assert_refused_as(got: &str, message: &str) {
     assert!(
         got.starts_with("HTTP/1.1 429 Too Many Requests\r\n"),
         "{got}"
     );
     assert!(got.contains("retry-after: 10\r\n"), "{got}");
-    assert!(got.ends_with(r#"{"error":{"code":"rate_limited","message":"too many connections from this address"}}"#), "{got}");
+    let body = format!(r#"{{"error":{{"code":"rate_limited","message":"{message}"}}}}"#);
+    assert!(got.ends_with(&body), "{got}");
 }
 
 /// A new connection's `GET /healthz` succeeds within a few seconds: the server gives a place
@@ -270,4 +276,31 @@ async fn a_websocket_keeps_its_place_until_it_closes() {
     second.sync().await;
     drop(first);
     served_again(&app).await;
+}
+
+#[tokio::test]
+async fn the_server_holds_a_bounded_number_of_connections() {
+    let app = TestApp::spawn_with(|config| config.max_connections = 3).await;
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        let mut tcp = open(&app).await;
+        assert_eq!(healthz(&mut tcp).await, "HTTP/1.1 200 OK");
+        held.push(tcp);
+    }
+    assert_refused_as(
+        &refused(&app).await,
+        "the server is at its connection limit",
+    );
+    assert_eq!(healthz(&mut held[0]).await, "HTTP/1.1 200 OK");
+    drop(held.pop());
+    // A place comes back once the server has seen the close.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let mut tcp = open(&app).await;
+        if healthz(&mut tcp).await == "HTTP/1.1 200 OK" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no place came back");
+        sleep(Duration::from_millis(50)).await;
+    }
 }
