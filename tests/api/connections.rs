@@ -208,16 +208,17 @@ async fn app_of_three() -> TestApp {
 }
 
 /// Sends `GET /healthz` on a new connection and reads until the server closes it: the
-/// refusal an address over its bound gets.
+/// refusal a connection over a bound gets.
 async fn refused(app: &TestApp) -> String {
     let mut tcp = open(app).await;
     tcp.write_all(HEALTHZ).await.unwrap();
     until_closed(&mut tcp).await.0
 }
 
-fn assert_refusal(got: &str) {
-    assert_refused_as(got, "too many connections from this address");
-}
+/// What an address over its bound is told.
+const ADDRESS_FULL: &str = "too many connections from this address";
+/// What a connection over the server's bound is told.
+const SERVER_FULL: &str = "the server is at its connection limit";
 
 /// The contract's `429 rate_limited`, with `message`, then the end of the connection.
 fn assert_refused_as(got: &str, message: &str) {
@@ -231,8 +232,8 @@ fn assert_refused_as(got: &str, message: &str) {
 }
 
 /// A new connection's `GET /healthz` succeeds within a few seconds: the server gives a place
-/// back once it has seen a connection close.
-async fn served_again(app: &TestApp) {
+/// back once it has seen a connection close. Until then it is refused with `refusal`.
+async fn served_again(app: &TestApp, refusal: &str) {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let mut tcp = open(app).await;
@@ -243,26 +244,31 @@ async fn served_again(app: &TestApp) {
         if got.starts_with("HTTP/1.1 200 OK") {
             return;
         }
-        assert_refusal(&got);
+        assert_refused_as(&got, refusal);
         assert!(Instant::now() < deadline, "no place came back");
         sleep(Duration::from_millis(50)).await;
     }
 }
 
-#[tokio::test]
-async fn an_address_holds_a_bounded_number_of_connections() {
-    let app = app_of_three().await;
+/// With three connections held, a fourth is refused with `refusal`; the held ones still serve,
+/// and a place comes back when one closes.
+async fn holds_three(app: &TestApp, refusal: &str) {
     let mut held = Vec::new();
     for _ in 0..3 {
-        let mut tcp = open(&app).await;
+        let mut tcp = open(app).await;
         assert_eq!(healthz(&mut tcp).await, "HTTP/1.1 200 OK");
         held.push(tcp);
     }
-    assert_refusal(&refused(&app).await);
+    assert_refused_as(&refused(app).await, refusal);
     // The kept-alive connections still serve.
     assert_eq!(healthz(&mut held[0]).await, "HTTP/1.1 200 OK");
     drop(held.pop());
-    served_again(&app).await;
+    served_again(app, refusal).await;
+}
+
+#[tokio::test]
+async fn an_address_holds_a_bounded_number_of_connections() {
+    holds_three(&app_of_three().await, ADDRESS_FULL).await;
 }
 
 #[tokio::test]
@@ -272,35 +278,14 @@ async fn a_websocket_keeps_its_place_until_it_closes() {
     let ann = app.person("ann").await;
     let first = app.connect(&ann).await;
     let mut second = app.connect(&ann).await;
-    assert_refusal(&refused(&app).await);
+    assert_refused_as(&refused(&app).await, ADDRESS_FULL);
     second.sync().await;
     drop(first);
-    served_again(&app).await;
+    served_again(&app, ADDRESS_FULL).await;
 }
 
 #[tokio::test]
 async fn the_server_holds_a_bounded_number_of_connections() {
     let app = TestApp::spawn_with(|config| config.max_connections = 3).await;
-    let mut held = Vec::new();
-    for _ in 0..3 {
-        let mut tcp = open(&app).await;
-        assert_eq!(healthz(&mut tcp).await, "HTTP/1.1 200 OK");
-        held.push(tcp);
-    }
-    assert_refused_as(
-        &refused(&app).await,
-        "the server is at its connection limit",
-    );
-    assert_eq!(healthz(&mut held[0]).await, "HTTP/1.1 200 OK");
-    drop(held.pop());
-    // A place comes back once the server has seen the close.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let mut tcp = open(&app).await;
-        if healthz(&mut tcp).await == "HTTP/1.1 200 OK" {
-            break;
-        }
-        assert!(Instant::now() < deadline, "no place came back");
-        sleep(Duration::from_millis(50)).await;
-    }
+    holds_three(&app, SERVER_FULL).await;
 }
