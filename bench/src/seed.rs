@@ -123,7 +123,7 @@ pub async fn seed(chat: &Chat, scale: Scale) -> Result<Seeded> {
     // The plan numbers the other users 2..=users.
     ensure!(focus.id.0 == 1, "the database already had users");
     let plan = Plan::new(scale, 1, chrono::Utc::now().timestamp_millis())?;
-    let rows = plan.insert(&chat.db().write).await?;
+    let rows = plan.insert(&mut *chat.db().write.acquire().await?).await?;
     Ok(Seeded {
         focus: focus.id,
         elapsed: started.elapsed(),
@@ -471,7 +471,7 @@ mod tests {
         );
         sqlx::query("UPDATE messages SET version = NULL WHERE id = ?")
             .bind(sent.message.id.0)
-            .execute(&chat.db().write)
+            .execute(&mut *chat.db().write.acquire().await.unwrap())
             .await
             .unwrap();
         let older = resend().await.unwrap();

@@ -3,23 +3,63 @@
 //! Queries use `?` placeholders (SQLite and MySQL natively).
 //!
 //! SQLite allows one writer at a time; rather than let concurrent transactions fight over the
-//! lock (and fail with `SQLITE_BUSY` when a read transaction upgrades), writes go through a
-//! one-connection pool and reads through a wider one. WAL lets them run side by side.
+//! lock (and fail with `SQLITE_BUSY` when a read transaction upgrades), writes go through one
+//! connection ([`Writer`]) and reads through a pool. WAL lets them run side by side.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sqlx::any::{install_default_drivers, AnyPoolOptions};
 use sqlx::{AnyConnection, AnyPool, Connection, Executor};
+use tokio::sync::{MappedMutexGuard, Mutex, MutexGuard};
 
 use crate::Result;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 
-/// The pools: `write` for anything that changes data, `read` for the rest.
+/// The connections: `write` for anything that changes data, `read` for the rest.
 #[derive(Clone, Debug)]
 pub struct Db {
     pub read: AnyPool,
-    pub write: AnyPool,
+    pub write: Writer,
+}
+
+/// The one connection that writes, taken in turn. A one-connection pool did this before, but a
+/// pool checks each connection given back with a round trip to SQLite's thread (sqlx pings on
+/// release), and the next writer waited for that: one more hand-over between two batches of
+/// sends, on the path of every send (BENCHMARKS.md). A dropped transaction needs no check: its
+/// rollback is queued on the connection before the next writer's first statement.
+#[derive(Clone)]
+pub struct Writer(Arc<Mutex<Option<AnyConnection>>>);
+
+/// The write connection, held until dropped.
+pub type WriteGuard<'a> = MappedMutexGuard<'a, AnyConnection>;
+
+impl Writer {
+    fn new(connection: AnyConnection) -> Self {
+        Self(Arc::new(Mutex::new(Some(connection))))
+    }
+
+    /// Waits for the connection (first come, first served) and holds it until the guard goes.
+    pub async fn acquire(&self) -> sqlx::Result<WriteGuard<'_>> {
+        MutexGuard::try_map(self.0.lock().await, Option::as_mut)
+            .map_err(|_| sqlx::Error::PoolClosed)
+    }
+
+    /// Closes the connection once the writer holding it is done; later writes fail.
+    pub async fn close(&self) {
+        if let Some(connection) = self.0.lock().await.take() {
+            if let Err(e) = connection.close().await {
+                tracing::warn!(error = %e, "closing the write connection failed");
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer").finish_non_exhaustive()
+    }
 }
 
 impl Db {
@@ -33,35 +73,29 @@ impl Db {
             let pragmas = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
                            PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
                            PRAGMA mmap_size = 1073741824; PRAGMA wal_autocheckpoint = 0;";
-            // A file the process opened itself cannot hang up: no ping round trip to SQLite's
-            // thread before each use, and connections (with their page caches) are kept.
-            let pool = |max: u32, setup: Option<&'static str>| {
-                AnyPoolOptions::new()
-                    .max_connections(max)
-                    .acquire_timeout(Duration::from_secs(10))
-                    .test_before_acquire(false)
-                    .idle_timeout(None)
-                    .max_lifetime(None)
-                    .after_connect(move |conn, _| {
-                        Box::pin(async move {
-                            conn.execute(pragmas).await?;
-                            if let Some(setup) = setup {
-                                conn.execute(setup).await?;
-                            }
-                            Ok(())
-                        })
-                    })
-            };
             // Migrations first, on a connection of their own: the writer's temp trigger names
             // tables, and SQLite refuses to rename or drop a table a trigger names.
             let mut migrator = AnyConnection::connect(url).await?;
             migrator.execute(pragmas).await?;
             SQLITE_MIGRATIONS.run(&mut migrator).await?;
             migrator.close().await?;
-            let write = pool(1, Some(crate::messages::WRITER_SETUP))
+            let mut write = AnyConnection::connect(url).await?;
+            write.execute(pragmas).await?;
+            write.execute(crate::messages::WRITER_SETUP).await?;
+            let write = Writer::new(write);
+            // A file the process opened itself cannot hang up: no ping round trip to SQLite's
+            // thread before each use, and connections (with their page caches) are kept.
+            let read = AnyPoolOptions::new()
+                .max_connections(8)
+                .acquire_timeout(Duration::from_secs(10))
+                .test_before_acquire(false)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .after_connect(move |conn, _| {
+                    Box::pin(async move { conn.execute(pragmas).await.map(drop) })
+                })
                 .connect(url)
                 .await?;
-            let read = pool(8, None).connect(url).await?;
             tokio::spawn(checkpoints(read.clone(), write.clone()));
             Ok(Self { read, write })
         } else {
@@ -88,34 +122,33 @@ impl Db {
 /// commit starts the log over, overwriting blocks the file already has. That last pass also
 /// flushes the database file (SQLite flushes only on a copy that reaches the log's end), so it
 /// holds sends for a few to tens of milliseconds once a second.
-async fn checkpoints(read: AnyPool, write: AnyPool) {
+async fn checkpoints(read: AnyPool, write: Writer) {
     /// A reader's pass this short leaves the writer few frames to copy.
     const SHORT: Duration = Duration::from_millis(5);
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tick.tick().await;
-        if read.is_closed() || write.is_closed() {
-            return;
-        }
         let passes = async {
             for _ in 0..4 {
                 let started = Instant::now();
-                checkpoint(&read).await?;
+                checkpoint(&mut *read.acquire().await?).await?;
                 if started.elapsed() < SHORT {
                     break;
                 }
             }
-            checkpoint(&write).await
+            checkpoint(&mut *write.acquire().await?).await
         };
-        if let Err(e) = passes.await {
-            tracing::warn!(error = %e, "WAL checkpoint failed");
+        match passes.await {
+            Ok(()) => {}
+            Err(sqlx::Error::PoolClosed) => return,
+            Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
         }
     }
 }
 
-async fn checkpoint(pool: &AnyPool) -> sqlx::Result<()> {
+async fn checkpoint(connection: &mut AnyConnection) -> sqlx::Result<()> {
     sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-        .execute(pool)
+        .execute(connection)
         .await
         .map(drop)
 }

@@ -10,7 +10,7 @@
 use anyhow::{ensure, Context, Result};
 use futures::{StreamExt, TryStreamExt};
 use serde_json::{json, Value};
-use sqlx::{AnyPool, QueryBuilder, Row};
+use sqlx::{AnyConnection, Connection, QueryBuilder, Row};
 
 use super::server::{Server, Target};
 
@@ -102,12 +102,12 @@ fn numbered(shape: &Shape) -> World {
 const CHUNK: usize = 500;
 
 async fn insert_rows<const N: usize>(
-    pool: &AnyPool,
+    db: &mut AnyConnection,
     head: &str,
     rows: impl Iterator<Item = [Cell; N]>,
 ) -> Result<()> {
     let rows: Vec<[Cell; N]> = rows.collect();
-    let mut tx = pool.begin().await?;
+    let mut tx = db.begin().await?;
     for chunk in rows.chunks(CHUNK) {
         let mut q = QueryBuilder::new(head);
         q.push_values(chunk, |mut b, row| {
@@ -136,12 +136,13 @@ async fn seed_confab(server: &Server, shape: &Shape) -> Result<World> {
     let chat = chat::Chat::start(&confab_bench::settings(&server.db_path))
         .await
         .context("creating the database")?;
-    let pool = &chat.db().write;
+    let mut writer = chat.db().write.acquire().await?;
+    let db = &mut *writer;
     let now = chrono::Utc::now().timestamp_millis();
     let m = i64::from(shape.messages);
     use Cell::{Int, Null, Text};
     insert_rows(
-        pool,
+        db,
         "INSERT INTO users (id, username, username_key, display_name, display_name_key, email, \
          password_hash, created_at) ",
         world.users.iter().map(|u| {
@@ -168,7 +169,7 @@ async fn seed_confab(server: &Server, shape: &Shape) -> Result<World> {
         .collect();
     let user_id = |i: usize| world.users[i].id;
     insert_rows(
-        pool,
+        db,
         "INSERT INTO conversations (id, kind, title, title_key, direct_key, created_by, \
          last_seq, version, created_at, updated_at) ",
         all.iter().map(|&(c, direct)| {
@@ -201,7 +202,7 @@ async fn seed_confab(server: &Server, shape: &Shape) -> Result<World> {
     )
     .await?;
     insert_rows(
-        pool,
+        db,
         "INSERT INTO participants (conversation_id, user_id, role, last_read_seq, joined_at) ",
         all.iter().flat_map(|&(c, direct)| {
             c.members.iter().enumerate().map(move |(i, &u)| {
@@ -254,27 +255,28 @@ async fn seed_confab(server: &Server, shape: &Shape) -> Result<World> {
         }
     }
     insert_rows(
-        pool,
+        db,
         "INSERT INTO messages (id, conversation_id, seq, sender_id, body, created_at) ",
         messages.into_iter(),
     )
     .await?;
     insert_rows(
-        pool,
+        db,
         "INSERT INTO changes (conversation_id, version, kind, message_id, user_id, seq, \
          created_at) ",
         changes.into_iter(),
     )
     .await?;
     let mut world = world;
-    sign_in(pool, &server.secret, &mut world.users).await?;
+    sign_in(db, &server.secret, &mut world.users).await?;
+    drop(writer);
     chat.db().write.close().await;
     chat.db().read.close().await;
     Ok(world)
 }
 
 /// A session row and a token for each user, as signing in would make them.
-async fn sign_in(pool: &AnyPool, secret: &str, users: &mut [Member]) -> Result<()> {
+async fn sign_in(db: &mut AnyConnection, secret: &str, users: &mut [Member]) -> Result<()> {
     let now = chrono::Utc::now().timestamp_millis();
     let expires = now + 24 * 3600 * 1000;
     let mut sessions = Vec::with_capacity(users.len());
@@ -289,7 +291,7 @@ async fn sign_in(pool: &AnyPool, secret: &str, users: &mut [Member]) -> Result<(
         ]);
     }
     insert_rows(
-        pool,
+        db,
         "INSERT INTO sessions (id, user_id, created_at, expires_at) ",
         sessions.into_iter(),
     )
@@ -313,7 +315,12 @@ pub async fn focus_of(server: &mut Server, db: &std::path::Path) -> Result<Membe
         id,
         token: String::new(),
     }];
-    sign_in(&chat.db().write, &server.secret, &mut users).await?;
+    sign_in(
+        &mut *chat.db().write.acquire().await?,
+        &server.secret,
+        &mut users,
+    )
+    .await?;
     chat.db().write.close().await;
     chat.db().read.close().await;
     server.start().await?;

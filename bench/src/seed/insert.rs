@@ -1,10 +1,10 @@
-//! Multi-row INSERTs in large transactions, on the chat's own write pool.
+//! Multi-row INSERTs in large transactions, on the chat's own write connection.
 
 use anyhow::{Context, Result};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sqlx::any::AnyArguments;
-use sqlx::{Any, AnyPool};
+use sqlx::{Any, AnyConnection, Connection};
 
 use super::words::{FIRST, LAST, WORDS};
 use super::{Kind, Plan, DAY_MS, SEED};
@@ -20,7 +20,7 @@ const INSERTS_PER_TX: usize = 100;
 
 /// Inserts `rows` into `head` ("INSERT INTO t (a, b)") with `columns` placeholders per row.
 async fn bulk<T>(
-    pool: &AnyPool,
+    db: &mut AnyConnection,
     head: &str,
     columns: usize,
     rows: impl IntoIterator<Item = T>,
@@ -35,7 +35,7 @@ async fn bulk<T>(
     let mut rows = rows.into_iter().peekable();
     let mut inserted = 0;
     let mut statements = 0;
-    let mut tx = pool.begin().await?;
+    let mut tx = db.begin().await?;
     while rows.peek().is_some() {
         let chunk: Vec<T> = rows.by_ref().take(ROWS_PER_INSERT).collect();
         let last;
@@ -57,7 +57,7 @@ async fn bulk<T>(
         statements += 1;
         if statements % INSERTS_PER_TX == 0 {
             tx.commit().await?;
-            tx = pool.begin().await?;
+            tx = db.begin().await?;
         }
     }
     tx.commit().await?;
@@ -66,11 +66,11 @@ async fn bulk<T>(
 
 impl Plan {
     /// Inserts everything; returns the number of rows.
-    pub async fn insert(&self, pool: &AnyPool) -> Result<u64> {
+    pub async fn insert(&self, db: &mut AnyConnection) -> Result<u64> {
         // Index pages are updated in random order (messages arrive in time order, the indexes
         // are by conversation): a large page cache while seeding saves re-reading them.
         sqlx::query("PRAGMA cache_size = -262144")
-            .execute(pool)
+            .execute(&mut *db)
             .await?;
         let mut rows = 0;
         let mut names = StdRng::seed_from_u64(SEED + 1);
@@ -84,7 +84,7 @@ impl Plan {
         });
         let created = self.now - 400 * DAY_MS;
         rows += bulk(
-            pool,
+            db,
             "INSERT INTO users (id, username, username_key, display_name, display_name_key, \
              password_hash, created_at)",
             7,
@@ -109,7 +109,7 @@ impl Plan {
             (i as i64 + 1, p.author, p.title.clone(), body, p.created_at)
         });
         rows += bulk(
-            pool,
+            db,
             "INSERT INTO posts (id, author_id, title, title_key, body, created_at)",
             6,
             posts,
@@ -133,7 +133,7 @@ impl Plan {
             (i as i64 + 1, c, direct_key, asker)
         });
         rows += bulk(
-            pool,
+            db,
             "INSERT INTO conversations (id, kind, title, title_key, post_id, asker_id, \
              direct_key, created_by, last_seq, version, created_at, updated_at)",
             12,
@@ -172,7 +172,7 @@ impl Plan {
                 })
         });
         rows += bulk(
-            pool,
+            db,
             "INSERT INTO participants (conversation_id, user_id, role, last_read_seq, joined_at)",
             5,
             participants,
@@ -192,7 +192,7 @@ impl Plan {
             (i as i64 + 1, m, sender, sentence(&mut bodies, 2..=30))
         });
         rows += bulk(
-            pool,
+            db,
             "INSERT INTO messages (id, conversation_id, seq, sender_id, client_id, body, created_at, \
              version)",
             8,
@@ -240,7 +240,7 @@ impl Plan {
             )
         });
         rows += bulk(
-            pool,
+            db,
             "INSERT INTO changes (conversation_id, version, kind, message_id, user_id, seq, \
              created_at)",
             7,
@@ -260,10 +260,10 @@ impl Plan {
         // Measure with the server's own settings and a clean WAL, as a long-running server
         // would have after its checkpoints.
         sqlx::query("PRAGMA cache_size = -2000")
-            .execute(pool)
+            .execute(&mut *db)
             .await?;
         sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(pool)
+            .execute(&mut *db)
             .await?;
         Ok(rows)
     }

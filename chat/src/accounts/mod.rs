@@ -12,7 +12,7 @@ use std::time::Duration;
 use protocol::accounts::parse_email;
 use protocol::{DisplayName, LoginRequest, Password, RegisterRequest, User, UserId, Username};
 use secrecy::SecretString;
-use sqlx::Row;
+use sqlx::{Connection, Row};
 use tracing::instrument;
 
 use crate::storage::{is_unique_violation, now_ms};
@@ -91,7 +91,7 @@ impl Chat {
         .bind(email)
         .bind(hash)
         .bind(now_ms())
-        .fetch_one(&self.db().write)
+        .fetch_one(&mut *self.db().write.acquire().await?)
         .await;
         let id = match inserted {
             Ok(row) => UserId(row.try_get("id")?),
@@ -161,7 +161,7 @@ impl Chat {
     pub async fn logout(&self, viewer: &Viewer) -> Result<()> {
         sqlx::query("DELETE FROM sessions WHERE id = ?")
             .bind(&viewer.session_id)
-            .execute(&self.db().write)
+            .execute(&mut *self.db().write.acquire().await?)
             .await?;
         self.accounts().sessions.revoked(&viewer.session_id);
         self.live().hub.end_session(&viewer.session_id);
@@ -237,7 +237,8 @@ impl Chat {
     async fn open_session(&self, user_id: UserId) -> Result<Session> {
         let session = self.accounts().tokens.issue(user_id)?;
         let now = now_ms();
-        let mut tx = self.db().write.begin().await?;
+        let mut writer = self.db().write.acquire().await?;
+        let mut tx = writer.begin().await?;
         // Expired rows are dead weight; sweeping them here keeps the table small without a timer.
         sqlx::query("DELETE FROM sessions WHERE expires_at <= ?")
             .bind(now)

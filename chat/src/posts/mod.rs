@@ -27,7 +27,7 @@ impl Chat {
         .bind(title.to_lowercase())
         .bind(&body)
         .bind(now_ms())
-        .fetch_one(&self.db().write)
+        .fetch_one(&mut *self.db().write.acquire().await?)
         .await?;
         self.post(PostId(row.try_get("id")?)).await
     }
