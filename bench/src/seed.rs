@@ -1,6 +1,6 @@
 //! The data set. A [`Plan`] is drawn from a fixed random seed (same scale, same data), then
-//! inserted with multi-row INSERTs in large transactions on the chat's own write pool, after
-//! `Chat::start` has applied the real migrations.
+//! inserted with multi-row INSERTs in large transactions on the chat's own write connection,
+//! after `Chat::start` has applied the real migrations.
 //!
 //! Shape: directs (most conversations), groups of 3 to 300, and post-linked conversations;
 //! message counts per conversation are heavy-tailed (a few very busy groups, many quiet
@@ -354,11 +354,11 @@ fn place_messages(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sqlx::{AnyPool, Row};
+    use sqlx::Row;
 
-    async fn count(pool: &AnyPool, sql: &str) -> i64 {
+    async fn count(pool: &chat::storage::Readers, sql: &str) -> i64 {
         sqlx::query(sql)
-            .fetch_one(pool)
+            .fetch_one(&mut *pool.acquire().await.unwrap())
             .await
             .unwrap()
             .try_get(0)

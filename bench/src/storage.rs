@@ -85,7 +85,7 @@ pub async fn run(args: Args) -> Result<String> {
     let (focus, seeding, rows) = if args.reuse {
         let row = sqlx::query("SELECT id FROM users WHERE username_key = ?")
             .bind(FOCUS_USERNAME)
-            .fetch_one(&chat.db().read)
+            .fetch_one(&mut *chat.db().read.acquire().await?)
             .await
             .context("no focus user: was this database seeded by confab-bench?")?;
         (UserId(row.try_get("id")?), None, 0)
@@ -148,7 +148,10 @@ async fn measured_scale(chat: &Chat, member_of: usize) -> Result<Scale> {
     let count = |table: &str| {
         let sql = format!("SELECT count(*) AS n FROM {table}");
         async move {
-            let n: i64 = sqlx::query(&sql).fetch_one(read).await?.try_get("n")?;
+            let n: i64 = sqlx::query(&sql)
+                .fetch_one(&mut *read.acquire().await?)
+                .await?
+                .try_get("n")?;
             anyhow::Ok(u32::try_from(n)?)
         }
     };
@@ -168,7 +171,7 @@ async fn focus_conversations(chat: &Chat, focus: UserId) -> Result<Vec<(Conversa
          ON c.id = p.conversation_id WHERE p.user_id = ? ORDER BY c.id",
     )
     .bind(focus.0)
-    .fetch_all(&chat.db().read)
+    .fetch_all(&mut *chat.db().read.acquire().await?)
     .await?;
     rows.iter()
         .map(|r| Ok((ConversationId(r.try_get("id")?), r.try_get("last_seq")?)))

@@ -140,7 +140,8 @@ impl Chat {
         if after < 0 {
             return Err(FieldError::new("after", NOT_A_VERSION).into());
         }
-        membership(&self.db().read, id, me).await?;
+        let mut reader = self.db().read.acquire().await?;
+        membership(&mut *reader, id, me).await?;
         let limit = match limit {
             0 => DEFAULT_PAGE,
             n => n.min(MAX_PAGE),
@@ -152,8 +153,10 @@ impl Chat {
         .bind(id.0)
         .bind(after)
         .bind(i64::try_from(limit + 1).unwrap_or(i64::MAX))
-        .fetch_all(&self.db().read)
+        .fetch_all(&mut *reader)
         .await?;
+        // Given back before the messages' own read takes one.
+        drop(reader);
         let has_more = rows.len() > limit;
         let rows = &rows[..rows.len().min(limit)];
 
@@ -208,7 +211,7 @@ impl Chat {
         }
         let version: i64 = sqlx::query("SELECT version FROM conversations WHERE id = ?")
             .bind(id.0)
-            .fetch_one(&self.db().read)
+            .fetch_one(&mut *self.db().read.acquire().await?)
             .await?
             .try_get("version")?;
         Ok(ChangePage {

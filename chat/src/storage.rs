@@ -4,13 +4,21 @@
 //!
 //! SQLite allows one writer at a time; rather than let concurrent transactions fight over the
 //! lock (and fail with `SQLITE_BUSY` when a read transaction upgrades), writes go through one
-//! connection ([`Writer`]) and reads through a pool. WAL lets them run side by side.
+//! connection ([`Writer`]) and reads through a few others ([`Readers`]). WAL lets them run side
+//! by side.
+//!
+//! Neither is sqlx's pool: it checks each connection given back with a round trip to SQLite's
+//! thread (a ping on release), which cost CPU on every query and, for the writer, delayed the
+//! next batch of sends (BENCHMARKS.md). A connection here goes straight back. A query dropped
+//! half-way needs no check either: sqlx queues its end (a rollback, the statement's reset) on
+//! the connection ahead of the next user's first statement.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sqlx::any::{install_default_drivers, AnyPoolOptions};
-use sqlx::{AnyConnection, AnyPool, Connection, Executor};
+use deadpool::unmanaged::{Object, Pool, PoolConfig, PoolError};
+use sqlx::any::install_default_drivers;
+use sqlx::{AnyConnection, Connection, Executor};
 use tokio::sync::{MappedMutexGuard, Mutex, MutexGuard};
 
 use crate::Result;
@@ -20,15 +28,58 @@ static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migration
 /// The connections: `write` for anything that changes data, `read` for the rest.
 #[derive(Clone, Debug)]
 pub struct Db {
-    pub read: AnyPool,
+    pub read: Readers,
     pub write: Writer,
 }
 
-/// The one connection that writes, taken in turn. A one-connection pool did this before, but a
-/// pool checks each connection given back with a round trip to SQLite's thread (sqlx pings on
-/// release), and the next writer waited for that: one more hand-over between two batches of
-/// sends, on the path of every send (BENCHMARKS.md). A dropped transaction needs no check: its
-/// rollback is queued on the connection before the next writer's first statement.
+/// Connections that only read, lent out first come, first served.
+#[derive(Clone, Debug)]
+pub struct Readers(Pool<AnyConnection>);
+
+/// A read connection, given back when dropped.
+pub type ReadGuard = Object<AnyConnection>;
+
+impl Readers {
+    /// Reading connections; more would only queue on two cores and SQLite's own locks.
+    const COUNT: usize = 8;
+    /// A read that waits this long for a connection fails instead of queueing without end.
+    const WAIT: Duration = Duration::from_secs(10);
+
+    async fn open(url: &str, setup: &str) -> sqlx::Result<Self> {
+        let pool = Pool::from_config(&PoolConfig {
+            max_size: Self::COUNT,
+            timeout: Some(Self::WAIT),
+            runtime: Some(deadpool::Runtime::Tokio1),
+        });
+        for _ in 0..Self::COUNT {
+            let mut connection = AnyConnection::connect(url).await?;
+            connection.execute(setup).await?;
+            pool.try_add(connection)
+                .map_err(|(_, e)| sqlx::Error::Configuration(e.into()))?;
+        }
+        Ok(Self(pool))
+    }
+
+    /// Waits for a connection and holds it until the guard goes.
+    pub async fn acquire(&self) -> sqlx::Result<ReadGuard> {
+        self.0.get().await.map_err(|e| match e {
+            PoolError::Closed => sqlx::Error::PoolClosed,
+            PoolError::Timeout | PoolError::NoRuntimeSpecified => sqlx::Error::PoolTimedOut,
+        })
+    }
+
+    /// Closes the connections not in use and refuses later reads.
+    pub async fn close(&self) {
+        while let Ok(connection) = self.0.try_remove() {
+            if let Err(e) = connection.close().await {
+                tracing::warn!(error = %e, "closing a read connection failed");
+            }
+        }
+        self.0.close();
+    }
+}
+
+/// The one connection that writes, taken in turn.
 #[derive(Clone)]
 pub struct Writer(Arc<Mutex<Option<AnyConnection>>>);
 
@@ -83,19 +134,7 @@ impl Db {
             write.execute(pragmas).await?;
             write.execute(crate::messages::WRITER_SETUP).await?;
             let write = Writer::new(write);
-            // A file the process opened itself cannot hang up: no ping round trip to SQLite's
-            // thread before each use, and connections (with their page caches) are kept.
-            let read = AnyPoolOptions::new()
-                .max_connections(8)
-                .acquire_timeout(Duration::from_secs(10))
-                .test_before_acquire(false)
-                .idle_timeout(None)
-                .max_lifetime(None)
-                .after_connect(move |conn, _| {
-                    Box::pin(async move { conn.execute(pragmas).await.map(drop) })
-                })
-                .connect(url)
-                .await?;
+            let read = Readers::open(url, pragmas).await?;
             tokio::spawn(checkpoints(read.clone(), write.clone()));
             Ok(Self { read, write })
         } else {
@@ -107,7 +146,9 @@ impl Db {
 
     /// Readiness: can we still run a query?
     pub async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.read).await?;
+        sqlx::query("SELECT 1")
+            .execute(&mut *self.read.acquire().await?)
+            .await?;
         Ok(())
     }
 }
@@ -122,7 +163,7 @@ impl Db {
 /// commit starts the log over, overwriting blocks the file already has. That last pass also
 /// flushes the database file (SQLite flushes only on a copy that reaches the log's end), so it
 /// holds sends for a few to tens of milliseconds once a second.
-async fn checkpoints(read: AnyPool, write: Writer) {
+async fn checkpoints(read: Readers, write: Writer) {
     /// A reader's pass this short leaves the writer few frames to copy.
     const SHORT: Duration = Duration::from_millis(5);
     let mut tick = tokio::time::interval(Duration::from_secs(1));

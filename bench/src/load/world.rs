@@ -307,7 +307,7 @@ pub async fn focus_of(server: &mut Server, db: &std::path::Path) -> Result<Membe
         .context("opening the seeded database")?;
     let id: i64 = sqlx::query("SELECT id FROM users WHERE username_key = ?")
         .bind(crate::seed::FOCUS_USERNAME)
-        .fetch_one(&chat.db().read)
+        .fetch_one(&mut *chat.db().read.acquire().await?)
         .await
         .context("no focus user: seed the database with `storage --seed-only --db`")?
         .try_get("id")?;

@@ -133,7 +133,7 @@ impl Chat {
             "SELECT id, username, display_name, password_hash FROM users WHERE username_key = ?",
         )
         .bind(&key)
-        .fetch_optional(&self.db().read)
+        .fetch_optional(&mut *self.db().read.acquire().await?)
         .await?;
         let stored_hash = row
             .as_ref()
@@ -179,7 +179,7 @@ impl Chat {
             let live = sqlx::query("SELECT user_id FROM sessions WHERE id = ? AND expires_at > ?")
                 .bind(&claims.jti)
                 .bind(now_ms())
-                .fetch_optional(&self.db().read)
+                .fetch_optional(&mut *self.db().read.acquire().await?)
                 .await?;
             match live {
                 Some(row) if row.try_get::<i64, _>("user_id")? == user_id.0 => {
@@ -198,7 +198,7 @@ impl Chat {
     pub async fn user(&self, id: UserId) -> Result<User> {
         let row = sqlx::query("SELECT id, username, display_name FROM users WHERE id = ?")
             .bind(id.0)
-            .fetch_optional(&self.db().read)
+            .fetch_optional(&mut *self.db().read.acquire().await?)
             .await?
             .ok_or(Error::NotFound("user"))?;
         let mut user = user_from_row(&row)?;
@@ -222,7 +222,7 @@ impl Chat {
         .bind(&q)
         .bind(&upper)
         .bind(SEARCH_LIMIT)
-        .fetch_all(&self.db().read)
+        .fetch_all(&mut *self.db().read.acquire().await?)
         .await?;
         let hub = &self.live().hub;
         rows.iter()

@@ -135,7 +135,7 @@ impl Chat {
         )
         .bind(user.0)
         .bind(user.0)
-        .fetch_all(&self.db().read)
+        .fetch_all(&mut *self.db().read.acquire().await?)
         .await?;
         rows.iter()
             .map(|r| Ok(UserId(r.try_get("user_id")?)))
@@ -144,7 +144,7 @@ impl Chat {
 
     /// The conversation `me` has open in this connection: its typing events come here.
     pub async fn join(&self, me: UserId, conn: ConnId, id: ConversationId) -> Result<()> {
-        crate::conversations::membership(&self.db().read, id, me).await?;
+        crate::conversations::membership(&mut *self.db().read.acquire().await?, id, me).await?;
         self.live().hub.join(conn, id);
         Ok(())
     }
@@ -155,7 +155,7 @@ impl Chat {
 
     /// `me` starts or stops typing in a conversation they take part in.
     pub async fn typing(&self, me: UserId, id: ConversationId, typing: bool) -> Result<()> {
-        let participants = participant_ids(&self.db().read, id).await?;
+        let participants = self.participants(id).await?;
         if !participants.contains(&me) {
             return Err(crate::Error::NotFound("conversation"));
         }
@@ -186,6 +186,11 @@ impl Chat {
         Ok(())
     }
 
+    /// Who takes part in `id` now.
+    async fn participants(&self, id: ConversationId) -> Result<Vec<UserId>> {
+        participant_ids(&mut *self.db().read.acquire().await?, id).await
+    }
+
     /// Ends typing that nobody stopped; runs for the life of the server.
     pub(crate) async fn expire_typing(self) {
         let mut tick = tokio::time::interval(Duration::from_millis(500));
@@ -205,7 +210,7 @@ impl Chat {
                 gone
             };
             for (id, user) in expired {
-                match participant_ids(&self.db().read, id).await {
+                match self.participants(id).await {
                     Ok(participants) => {
                         let others: Vec<UserId> =
                             participants.into_iter().filter(|u| *u != user).collect();
@@ -274,7 +279,7 @@ impl Chat {
              FROM participants p WHERE p.conversation_id = ?",
         )
         .bind(id.0)
-        .fetch_all(&self.db().read)
+        .fetch_all(&mut *self.db().read.acquire().await?)
         .await?;
         let mut by_unread: HashMap<i64, Vec<UserId>> = HashMap::new();
         for row in &rows {

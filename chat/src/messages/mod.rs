@@ -72,7 +72,8 @@ impl Chat {
         id: ConversationId,
         query: &HistoryQuery,
     ) -> Result<(Vec<Message>, bool)> {
-        membership(&self.db().read, id, me).await?;
+        let mut reader = self.db().read.acquire().await?;
+        membership(&mut *reader, id, me).await?;
         let limit = match query.limit {
             0 => HistoryQuery::DEFAULT_LIMIT,
             n => n.min(HistoryQuery::MAX_LIMIT),
@@ -85,8 +86,9 @@ impl Chat {
             .bind(id.0)
             .bind(query.before.unwrap_or(i64::MAX))
             .bind(i64::try_from(limit + 1).unwrap_or(i64::MAX))
-            .fetch_all(&self.db().read)
+            .fetch_all(&mut *reader)
             .await?;
+        drop(reader);
         let has_more = rows.len() > limit;
         let mut messages = rows
             .iter()
@@ -220,7 +222,11 @@ impl Chat {
             list.push_bind(*id);
         }
         q.push(")");
-        for row in q.build().fetch_all(&self.db().read).await? {
+        for row in q
+            .build()
+            .fetch_all(&mut *self.db().read.acquire().await?)
+            .await?
+        {
             let message = message_from_row(&row)?;
             found.insert(message.id.0, message);
         }

@@ -35,7 +35,7 @@ impl Chat {
     pub async fn post(&self, id: PostId) -> Result<Post> {
         let row = sqlx::query(&format!("{SELECT} WHERE p.id = ?"))
             .bind(id.0)
-            .fetch_optional(&self.db().read)
+            .fetch_optional(&mut *self.db().read.acquire().await?)
             .await?
             .ok_or(Error::NotFound("post"))?;
         post_from_row(&row)
@@ -57,7 +57,10 @@ impl Chat {
         }
         q.push(" ORDER BY p.created_at DESC, p.id DESC LIMIT ")
             .push_bind(i64::try_from(limit + 1).unwrap_or(i64::MAX));
-        let mut rows = q.build().fetch_all(&self.db().read).await?;
+        let mut rows = q
+            .build()
+            .fetch_all(&mut *self.db().read.acquire().await?)
+            .await?;
         let next = next_cursor(&mut rows, limit, "created_at", "post_id")?;
         let posts = rows.iter().map(post_from_row).collect::<Result<Vec<_>>>()?;
         Ok((posts, next))
