@@ -51,6 +51,14 @@ type WsError = tokio_tungstenite::tungstenite::Error;
 /// Frames larger than this skip tungstenite's write buffer ([`write_direct`]).
 const DIRECT_BYTES: usize = 8 * 1024;
 
+/// State news (presence, typing) is written at most once per this: news that comes sooner
+/// waits in the hub, where it joins what is already waiting and newer news of a contact or
+/// typist replaces the older. When a group's members all connect at once, each is told of
+/// every other one: without a pace that was one wake-up and one write per member for each
+/// member (BENCHMARKS.md). Other frames are never held: one queued behind waiting state news
+/// takes that news out with it, in order.
+const STATE_PACE: Duration = Duration::from_millis(50);
+
 pub async fn upgrade(State(state): State<AppState>, mut request: Request) -> Response {
     let headers = request.headers();
     if let Err(e) = super::check_origin(&state, headers) {
@@ -235,6 +243,9 @@ fn serve(
         let mut next_ping = Instant::now() + heartbeat.every;
         let timer = sleep_until(next_ping.min(expires));
         tokio::pin!(timer);
+        // State news is due from the hub and held until `paced_until` ([`STATE_PACE`]).
+        let mut held = false;
+        let mut paced_until = Instant::now();
         let mut last_heard = Instant::now();
         // Made at the first frame from the client: a socket that only listens never pays for it.
         let mut limits: Option<Box<Limits>> = None;
@@ -271,9 +282,18 @@ fn serve(
             };
             match woke {
                 Woke::End(ending) => break ending,
+                Woke::Queued(Queued::States) if !held && Instant::now() < paced_until => {
+                    held = true;
+                    timer
+                        .as_mut()
+                        .reset(next_ping.min(expires).min(paced_until));
+                }
                 Woke::Queued(queued) => {
-                    if Box::pin(forward(&mut socket, queued, &conn)).await.is_err() {
-                        break None;
+                    let held = std::mem::take(&mut held);
+                    match Box::pin(forward(&mut socket, held, Some(queued), &conn)).await {
+                        Ok(true) => paced_until = Instant::now() + STATE_PACE,
+                        Ok(false) => {}
+                        Err(_) => break None,
                     }
                 }
                 Woke::Text(text) => {
@@ -301,17 +321,32 @@ fn serve(
                             "session expired",
                         ));
                     }
-                    if now.duration_since(last_heard) > heartbeat.idle {
-                        break Some(Ending::new(GOING_AWAY, "idle"));
+                    if held && now >= paced_until {
+                        held = false;
+                        if Box::pin(forward(&mut socket, true, None, &conn))
+                            .await
+                            .is_err()
+                        {
+                            break None;
+                        }
+                        paced_until = now + STATE_PACE;
                     }
-                    if Box::pin(socket.send(Message::Ping(Default::default())))
-                        .await
-                        .is_err()
-                    {
-                        break None;
+                    if now >= next_ping {
+                        if now.duration_since(last_heard) > heartbeat.idle {
+                            break Some(Ending::new(GOING_AWAY, "idle"));
+                        }
+                        if Box::pin(socket.send(Message::Ping(Default::default())))
+                            .await
+                            .is_err()
+                        {
+                            break None;
+                        }
+                        next_ping = now + heartbeat.every;
                     }
-                    next_ping = now + heartbeat.every;
-                    timer.as_mut().reset(next_ping.min(expires));
+                    let due = next_ping.min(expires);
+                    timer
+                        .as_mut()
+                        .reset(if held { due.min(paced_until) } else { due });
                 }
             }
         };
@@ -362,17 +397,30 @@ async fn close(socket: &mut WebSocket, ending: Ending) {
 /// Most queued frames written with one `send` syscall.
 const WRITE_BATCH: usize = 64;
 
-/// Writes `first` and whatever else is already queued for this connection, then flushes once:
-/// under load a busy socket costs one syscall per batch instead of one per frame. Presence and
-/// typing (a frame per contact or typist) are taken from the hub [`WRITE_BATCH`] frames at a
-/// time, a flush each: while a client that reads slowly holds a flush back, the rest waits in
-/// the hub, where newer news of the same contact or typist replaces the older.
-async fn forward(socket: &mut WebSocket, first: Queued, conn: &Connection) -> Result<(), WsError> {
+/// Writes the state news `held` back, `first`, and whatever else is already queued for this
+/// connection, then flushes once: under load a busy socket costs one syscall per batch instead
+/// of one per frame. Presence and typing (a frame per contact or typist) are taken from the hub
+/// [`WRITE_BATCH`] frames at a time, a flush each: while a client that reads slowly holds a
+/// flush back, the rest waits in the hub, where newer news of the same contact or typist
+/// replaces the older. Answers whether state news went out.
+async fn forward(
+    socket: &mut WebSocket,
+    held: bool,
+    first: Option<Queued>,
+    conn: &Connection,
+) -> Result<bool, WsError> {
     let queued = conn.frames.try_iter().take(WRITE_BATCH - 1);
-    for item in std::iter::once(first).chain(queued) {
+    let mut states = false;
+    for item in held
+        .then_some(Queued::States)
+        .into_iter()
+        .chain(first)
+        .chain(queued)
+    {
         match item {
             Queued::Frame(frame) => feed(socket, &frame).await?,
             Queued::States => loop {
+                states = true;
                 let (frames, more) = conn.take_states(WRITE_BATCH);
                 for frame in &frames {
                     feed(socket, frame).await?;
@@ -384,7 +432,8 @@ async fn forward(socket: &mut WebSocket, first: Queued, conn: &Connection) -> Re
             },
         }
     }
-    socket.flush().await
+    socket.flush().await?;
+    Ok(states)
 }
 
 /// Queues one of the hub's frames for the next flush, or writes a big one straight away.

@@ -2,6 +2,7 @@
 //! the server when nobody stops it) and presence (only to contacts, offline after the last
 //! device and a grace period).
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use serde_json::json;
@@ -270,7 +271,7 @@ async fn a_presence_storm_does_not_cut_off_a_slow_reader() {
     }
 
     let mut messages = 0;
-    let mut online = std::collections::HashSet::new();
+    let mut online = HashSet::new();
     while messages < LONG || online.len() < MEMBERS {
         let frame = slow.next().await;
         match frame["event"].as_str().unwrap() {
@@ -282,7 +283,55 @@ async fn a_presence_storm_does_not_cut_off_a_slow_reader() {
             _ => panic!("unexpected frame: {frame}"),
         }
     }
-    let ids: std::collections::HashSet<i64> = members.iter().map(|m| m.id).collect();
+    let ids: HashSet<i64> = members.iter().map(|m| m.id).collect();
     assert_eq!(online, ids);
     slow.assert_silent(QUIET).await;
+}
+
+#[tokio::test]
+async fn presence_in_a_burst_arrives_whole_and_ahead_of_the_message_behind_it() {
+    const BURST: usize = 10;
+    let app = live_app().await;
+    let ann = app.person("ann").await;
+    let mut members = Vec::with_capacity(2 * BURST);
+    for i in 0..2 * BURST {
+        members.push(app.person(&format!("member{i}")).await);
+    }
+    let everyone: Vec<&Person> = members.iter().collect();
+    let group = app.group(&ann, "Burst", &everyone).await;
+    let mut watcher = app.connect(&ann).await;
+    let ids = |people: &[Person]| people.iter().map(|p| p.id).collect::<HashSet<i64>>();
+
+    // State news is written at most once per pace: most of this burst is still held back when
+    // the message comes, and must go out ahead of it.
+    let mut sockets = Vec::with_capacity(2 * BURST);
+    for member in &members[..BURST] {
+        sockets.push(app.connect(member).await);
+    }
+    app.send(&members[0], group, "after the burst").await;
+    let mut online = HashSet::new();
+    loop {
+        let frame = watcher.next().await;
+        match frame["event"].as_str().unwrap() {
+            "user:online" => {
+                let id = frame["data"]["user_id"].as_i64().unwrap();
+                assert!(online.insert(id), "user {id} announced twice");
+            }
+            "message:new" => break,
+            _ => panic!("unexpected frame: {frame}"),
+        }
+    }
+    assert_eq!(online, ids(&members[..BURST]));
+
+    // A burst with nothing queued behind it goes out too, once its pace is up.
+    for member in &members[BURST..] {
+        sockets.push(app.connect(member).await);
+    }
+    while online.len() < 2 * BURST {
+        let data = watcher.next_event("user:online").await;
+        let id = data["user_id"].as_i64().unwrap();
+        assert!(online.insert(id), "user {id} announced twice");
+    }
+    assert_eq!(online, ids(&members));
+    watcher.assert_silent(QUIET).await;
 }

@@ -224,6 +224,9 @@ pub async fn fanout(target: Target, args: &FanoutArgs) -> Result<Outcome> {
     let deliveries = count * (args.members as u64 - 1);
     let recorder = Arc::new(Recorder::new(deliveries));
     let users: Vec<usize> = (0..args.members).collect();
+    // Everyone connecting at once is a storm of its own: each member is told of every other
+    // one coming online (Confab), so its cost grows with the square of the group.
+    let storm = Window::open(&server)?;
     let clients = connect_all(
         &server,
         &world,
@@ -232,6 +235,7 @@ pub async fn fanout(target: Target, args: &FanoutArgs) -> Result<Outcome> {
         |i| chat_handler(&recorder, world.users[i].id, 'f'),
     )
     .await?;
+    let (storm_wall, storm_cpu) = settled(&server, storm).await?;
     let senders = args.members.min(10);
     let send = |n: u64, tag: char, stamp: u64| {
         clients[(n % senders as u64) as usize].send(group, &client_id(tag, n, stamp), BODY);
@@ -265,8 +269,35 @@ pub async fn fanout(target: Target, args: &FanoutArgs) -> Result<Outcome> {
                 "deliveries per server core-second".into(),
                 format!("{per_core_second:.0}"),
             ),
+            (
+                "all connecting at once".into(),
+                format!(
+                    "{storm_cpu:.2} s of server CPU in {:.2} s",
+                    storm_wall.as_secs_f64()
+                ),
+            ),
         ],
     })
+}
+
+/// Closes `window` once the server has gone quiet (under a tenth of a core for 200 ms) or 30 s
+/// have passed: what a burst of connections set off is done by then.
+async fn settled(server: &Server, window: Window) -> Result<(Duration, f64)> {
+    const STEP: Duration = Duration::from_millis(200);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut cpu = server.cpu_seconds()?;
+    while Instant::now() < deadline {
+        tokio::time::sleep(STEP).await;
+        let now = server.cpu_seconds()?;
+        let busy = now - cpu;
+        cpu = now;
+        if busy < STEP.as_secs_f64() / 10.0 {
+            break;
+        }
+    }
+    let (wall, cpu) = window.close(server)?;
+    // The quiet step at the end was not part of it.
+    Ok((wall.saturating_sub(STEP), cpu))
 }
 
 // ---------------------------------------------------------------------------------------------
