@@ -128,18 +128,21 @@ impl Chat {
         }
     }
 
+    /// Everyone `user` shares a conversation with, as one row ([`participant_ids`]): a member of
+    /// a big group has a thousand contacts, and as rows they cost a hop from SQLite's thread
+    /// each (most of a connect storm's CPU, BENCHMARKS.md).
     async fn contacts(&self, user: UserId) -> Result<Vec<UserId>> {
-        let rows = sqlx::query(
-            "SELECT DISTINCT p2.user_id FROM participants p1 JOIN participants p2 \
-             ON p2.conversation_id = p1.conversation_id WHERE p1.user_id = ? AND p2.user_id <> ?",
+        let ids: Option<String> = sqlx::query(
+            "SELECT group_concat(DISTINCT p2.user_id) AS ids FROM participants p1 \
+             JOIN participants p2 ON p2.conversation_id = p1.conversation_id \
+             WHERE p1.user_id = ? AND p2.user_id <> ?",
         )
         .bind(user.0)
         .bind(user.0)
-        .fetch_all(&mut *self.db().read.acquire().await?)
-        .await?;
-        rows.iter()
-            .map(|r| Ok(UserId(r.try_get("user_id")?)))
-            .collect()
+        .fetch_one(&mut *self.db().read.acquire().await?)
+        .await?
+        .try_get("ids")?;
+        parse_ids(ids.as_deref())
     }
 
     /// The conversation `me` has open in this connection: its typing events come here.
