@@ -276,20 +276,21 @@ impl Chat {
         id: ConversationId,
         removed: Option<UserId>,
     ) -> Result<()> {
+        // A row per distinct unread count, not per participant: each row is a hop from
+        // SQLite's thread ([`participant_ids`]).
         let rows = sqlx::query(
-            "SELECT p.user_id, (SELECT count(*) FROM messages m WHERE m.conversation_id = p.conversation_id \
+            "SELECT unread, group_concat(user_id) AS ids FROM (SELECT p.user_id, \
+             (SELECT count(*) FROM messages m WHERE m.conversation_id = p.conversation_id \
              AND m.seq > p.last_read_seq AND m.deleted = 0 AND m.sender_id <> p.user_id) AS unread \
-             FROM participants p WHERE p.conversation_id = ?",
+             FROM participants p WHERE p.conversation_id = ?) GROUP BY unread",
         )
         .bind(id.0)
         .fetch_all(&mut *self.db().read.acquire().await?)
         .await?;
         let mut by_unread: HashMap<i64, Vec<UserId>> = HashMap::new();
         for row in &rows {
-            by_unread
-                .entry(row.try_get("unread")?)
-                .or_default()
-                .push(UserId(row.try_get("user_id")?));
+            let ids: Option<String> = row.try_get("ids")?;
+            by_unread.insert(row.try_get("unread")?, parse_ids(ids.as_deref())?);
         }
         let Some(anyone) = by_unread.values().flatten().next().copied() else {
             return Ok(());
