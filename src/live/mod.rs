@@ -6,6 +6,8 @@ pub mod sse;
 /// The WebSocket: frames both ways.
 pub mod ws;
 
+use std::time::Duration;
+
 use axum::http::HeaderMap;
 use chat::Viewer;
 use protocol::ErrorCode;
@@ -13,6 +15,14 @@ use tokio::time::Instant;
 
 use crate::http::error::ApiError;
 use crate::state::AppState;
+
+/// A socket or event stream sends state news (presence, typing) at most once per this: news
+/// that comes sooner waits in the hub, where it joins what is already waiting and newer news of
+/// a contact or typist replaces the older. When a group's members all connect at once, each is
+/// told of every other one: without a pace that was one wake-up and one write per member for
+/// each member (BENCHMARKS.md). Other frames are never held: one queued behind waiting state
+/// news takes that news out with it, in order.
+pub const STATE_PACE: Duration = Duration::from_millis(50);
 
 /// A handshake must come from our own pages or a configured origin (cross-site WebSocket
 /// hijacking would otherwise ride on the browser's cookie). Clients that are not browsers send

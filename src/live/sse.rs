@@ -17,6 +17,7 @@ use protocol::{ErrorCode, ServerEvent};
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
+use super::STATE_PACE;
 use crate::http::error::ApiError;
 use crate::state::AppState;
 
@@ -42,6 +43,9 @@ pub async fn events(State(state): State<AppState>, headers: HeaderMap) -> Respon
         hello: Some(hello),
         states: Vec::new(),
         more_states: false,
+        held: false,
+        paced_until: Instant::now(),
+        after_states: None,
         done: false,
     };
     Sse::new(stream_of(open))
@@ -59,6 +63,11 @@ struct Open {
     states: Vec<Arc<Frame>>,
     /// The hub has more of the batch being sent.
     more_states: bool,
+    /// A batch is due from the hub and waits for `paced_until` ([`STATE_PACE`]).
+    held: bool,
+    paced_until: Instant,
+    /// A frame that came while a batch was held: it goes out after that batch.
+    after_states: Option<Arc<Frame>>,
     done: bool,
 }
 
@@ -66,6 +75,13 @@ struct Open {
 const STATES_BATCH: usize = 64;
 
 impl Open {
+    /// Starts taking the batch of state news due (held or not) and the pace after it.
+    fn take_batch(&mut self) {
+        self.held = false;
+        self.more_states = true;
+        self.paced_until = Instant::now() + STATE_PACE;
+    }
+
     /// The next presence or typing frame of the batch under way, if any.
     fn next_state(&mut self) -> Option<Event> {
         loop {
@@ -107,12 +123,21 @@ fn stream_of(open: Open) -> impl Stream<Item = Result<Event, Infallible>> {
             if let Some(state) = open.next_state() {
                 break state;
             }
+            if let Some(frame) = open.after_states.take() {
+                break event_of(&frame);
+            }
             tokio::select! {
                 queued = open.conn.frames.recv_async() => match queued {
+                    Ok(Queued::Frame(frame)) if open.held => {
+                        open.take_batch();
+                        open.after_states = Some(frame);
+                    }
                     Ok(Queued::Frame(frame)) => break event_of(&frame),
-                    Ok(Queued::States) => open.more_states = true,
+                    Ok(Queued::States) if Instant::now() < open.paced_until => open.held = true,
+                    Ok(Queued::States) => open.take_batch(),
                     Err(_) => return None,
                 },
+                () = sleep_until(open.paced_until), if open.held => open.take_batch(),
                 kick = &mut open.conn.kicked => {
                     open.done = true;
                     let message = match kick {

@@ -27,6 +27,7 @@ use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
 use tokio_util::sync::CancellationToken;
 
+use super::STATE_PACE;
 use crate::http::error::ApiError;
 use crate::state::{AppState, Heartbeat};
 
@@ -50,14 +51,6 @@ type WsError = tokio_tungstenite::tungstenite::Error;
 
 /// Frames larger than this skip tungstenite's write buffer ([`write_direct`]).
 const DIRECT_BYTES: usize = 8 * 1024;
-
-/// State news (presence, typing) is written at most once per this: news that comes sooner
-/// waits in the hub, where it joins what is already waiting and newer news of a contact or
-/// typist replaces the older. When a group's members all connect at once, each is told of
-/// every other one: without a pace that was one wake-up and one write per member for each
-/// member (BENCHMARKS.md). Other frames are never held: one queued behind waiting state news
-/// takes that news out with it, in order.
-const STATE_PACE: Duration = Duration::from_millis(50);
 
 pub async fn upgrade(State(state): State<AppState>, mut request: Request) -> Response {
     let headers = request.headers();

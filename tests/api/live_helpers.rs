@@ -338,6 +338,24 @@ impl Closed {
     }
 }
 
+/// What a test reads frames from: a socket or an event stream.
+pub(crate) trait Frames {
+    /// The next frame; fails the test after [`WAIT`].
+    async fn next_frame(&mut self) -> Value;
+}
+
+impl Frames for Socket {
+    async fn next_frame(&mut self) -> Value {
+        self.next().await
+    }
+}
+
+impl Frames for EventStream {
+    async fn next_frame(&mut self) -> Value {
+        self.next().await
+    }
+}
+
 /// Builds `{"event", "data"}` frames from a Server-Sent Events stream.
 pub struct EventStream {
     chunks: std::pin::Pin<Box<dyn futures::Stream<Item = reqwest::Result<Vec<u8>>> + Send>>,

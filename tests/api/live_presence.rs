@@ -5,11 +5,11 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use serde_json::json;
+use serde_json::{json, Value};
 use tokio::time::Instant;
 
 use crate::helpers::{Person, TestApp};
-use crate::live_helpers::{live_app, QUIET};
+use crate::live_helpers::{live_app, Frames, Socket, QUIET};
 
 #[tokio::test]
 async fn typing_reaches_only_participants_who_joined_and_never_the_typist() {
@@ -290,8 +290,18 @@ async fn a_presence_storm_does_not_cut_off_a_slow_reader() {
 
 #[tokio::test]
 async fn presence_in_a_burst_arrives_whole_and_ahead_of_the_message_behind_it() {
-    const BURST: usize = 10;
     let app = live_app().await;
+    let (ann, members, group) = burst_group(&app).await;
+    let mut watcher = app.connect(&ann).await;
+    let _members = burst_reaches(&app, &mut watcher, &members, group).await;
+    watcher.assert_silent(QUIET).await;
+}
+
+/// Members in a burst: half of them come before a message, half with nothing behind them.
+const BURST: usize = 10;
+
+/// ann's group with `2 * BURST` members, none of them connected yet.
+pub(crate) async fn burst_group(app: &TestApp) -> (Person, Vec<Person>, i64) {
     let ann = app.person("ann").await;
     let mut members = Vec::with_capacity(2 * BURST);
     for i in 0..2 * BURST {
@@ -299,39 +309,48 @@ async fn presence_in_a_burst_arrives_whole_and_ahead_of_the_message_behind_it() 
     }
     let everyone: Vec<&Person> = members.iter().collect();
     let group = app.group(&ann, "Burst", &everyone).await;
-    let mut watcher = app.connect(&ann).await;
-    let ids = |people: &[Person]| people.iter().map(|p| p.id).collect::<HashSet<i64>>();
+    (ann, members, group)
+}
 
-    // State news is written at most once per pace: most of this burst is still held back when
-    // the message comes, and must go out ahead of it.
-    let mut sockets = Vec::with_capacity(2 * BURST);
-    for member in &members[..BURST] {
+/// The members connect in two bursts, a message after the first; `watcher` (ann's) must get
+/// each one's `user:online` once, the first burst's all ahead of the message. State news is
+/// written at most once per pace, so most of a burst is still held back when the message comes.
+/// Returns the members' sockets, still open.
+pub(crate) async fn burst_reaches(
+    app: &TestApp,
+    watcher: &mut impl Frames,
+    members: &[Person],
+    group: i64,
+) -> Vec<Socket> {
+    let ids = |people: &[Person]| people.iter().map(|p| p.id).collect::<HashSet<i64>>();
+    let mut sockets = Vec::with_capacity(members.len());
+    let (first, second) = members.split_at(BURST);
+    for member in first {
         sockets.push(app.connect(member).await);
     }
-    app.send(&members[0], group, "after the burst").await;
+    app.send(&first[0], group, "after the burst").await;
     let mut online = HashSet::new();
+    let take = |online: &mut HashSet<i64>, frame: Value| {
+        assert_eq!(frame["event"], "user:online", "{frame}");
+        let id = frame["data"]["user_id"].as_i64().unwrap();
+        assert!(online.insert(id), "user {id} announced twice");
+    };
     loop {
-        let frame = watcher.next().await;
-        match frame["event"].as_str().unwrap() {
-            "user:online" => {
-                let id = frame["data"]["user_id"].as_i64().unwrap();
-                assert!(online.insert(id), "user {id} announced twice");
-            }
-            "message:new" => break,
-            _ => panic!("unexpected frame: {frame}"),
+        let frame = watcher.next_frame().await;
+        if frame["event"] == "message:new" {
+            break;
         }
+        take(&mut online, frame);
     }
-    assert_eq!(online, ids(&members[..BURST]));
+    assert_eq!(online, ids(first));
 
     // A burst with nothing queued behind it goes out too, once its pace is up.
-    for member in &members[BURST..] {
+    for member in second {
         sockets.push(app.connect(member).await);
     }
-    while online.len() < 2 * BURST {
-        let data = watcher.next_event("user:online").await;
-        let id = data["user_id"].as_i64().unwrap();
-        assert!(online.insert(id), "user {id} announced twice");
+    while online.len() < members.len() {
+        take(&mut online, watcher.next_frame().await);
     }
-    assert_eq!(online, ids(&members));
-    watcher.assert_silent(QUIET).await;
+    assert_eq!(online, ids(members));
+    sockets
 }

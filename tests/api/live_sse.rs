@@ -149,3 +149,11 @@ async fn the_event_stream_carries_presence() {
         assert_eq!(frame["data"], json!({"user_id": user}), "{frame}");
     }
 }
+
+#[tokio::test]
+async fn the_event_stream_gets_a_presence_burst_whole_and_in_order() {
+    let app = live_app().await;
+    let (ann, members, group) = crate::live_presence::burst_group(&app).await;
+    let mut stream = app.events(&ann).await;
+    crate::live_presence::burst_reaches(&app, &mut stream, &members, group).await;
+}
