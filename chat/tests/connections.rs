@@ -7,8 +7,19 @@ mod common;
 
 use std::time::Duration;
 
+use chat::Chat;
 use futures::TryStreamExt;
-use protocol::{CreateConversation, SendMessage};
+use protocol::{ConversationId, CreateConversation, SendMessage, UserId};
+
+/// A `Chat` in `dir` where ann and bob have a direct conversation.
+async fn ann_and_bob(dir: &tempfile::TempDir) -> (Chat, Vec<UserId>, ConversationId) {
+    let (chat, users) = common::start(&dir.path().join("c.db"), &["ann", "bob"]).await;
+    let (direct, _) = chat
+        .create_conversation(users[0], CreateConversation::direct(users[1]))
+        .await
+        .unwrap();
+    (chat, users, direct.id)
+}
 
 fn message(body: &str) -> SendMessage {
     SendMessage {
@@ -20,11 +31,7 @@ fn message(body: &str) -> SendMessage {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_abandoned_half_way_stores_nothing_and_the_writer_goes_on() {
     let dir = tempfile::tempdir().unwrap();
-    let (chat, users) = common::start(&dir.path().join("c.db"), &["ann", "bob"]).await;
-    let (direct, _) = chat
-        .create_conversation(users[0], CreateConversation::direct(users[1]))
-        .await
-        .unwrap();
+    let (chat, users, direct) = ann_and_bob(&dir).await;
     // A transaction that has written and is then dropped, as when a request is cancelled.
     let abandoned = async {
         let mut writer = chat.db().write.acquire().await.unwrap();
@@ -41,18 +48,18 @@ async fn a_write_abandoned_half_way_stores_nothing_and_the_writer_goes_on() {
         .is_err());
 
     let sent = chat
-        .send_message(users[0], direct.id, message("after"))
+        .send_message(users[0], direct, message("after"))
         .await
         .unwrap();
     let again = chat
-        .send_message(users[1], direct.id, message("again"))
+        .send_message(users[1], direct, message("again"))
         .await
         .unwrap();
     assert_eq!(again.message.seq, sent.message.seq + 1);
     // Committed (readers see the sends), and without the abandoned change: had its rollback not
     // come first, the sends would have run inside its transaction and never been committed.
     let (page, _) = chat
-        .history(users[1], direct.id, &Default::default())
+        .history(users[1], direct, &Default::default())
         .await
         .unwrap();
     let bodies: Vec<_> = page.iter().map(|m| m.body.as_str()).collect();
@@ -63,13 +70,9 @@ async fn a_write_abandoned_half_way_stores_nothing_and_the_writer_goes_on() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_read_abandoned_half_way_leaves_its_connection_usable() {
     let dir = tempfile::tempdir().unwrap();
-    let (chat, users) = common::start(&dir.path().join("c.db"), &["ann", "bob"]).await;
-    let (direct, _) = chat
-        .create_conversation(users[0], CreateConversation::direct(users[1]))
-        .await
-        .unwrap();
+    let (chat, users, direct) = ann_and_bob(&dir).await;
     for i in 0..30 {
-        chat.send_message(users[0], direct.id, message(&format!("m{i}")))
+        chat.send_message(users[0], direct, message(&format!("m{i}")))
             .await
             .unwrap();
     }
@@ -84,7 +87,7 @@ async fn a_read_abandoned_half_way_leaves_its_connection_usable() {
             limit: 10,
             ..Default::default()
         };
-        let (page, more) = chat.history(users[1], direct.id, &query).await.unwrap();
+        let (page, more) = chat.history(users[1], direct, &query).await.unwrap();
         assert_eq!(page.len(), 10);
         assert!(more);
         assert_eq!(page.last().unwrap().body, "m29");
@@ -94,16 +97,12 @@ async fn a_read_abandoned_half_way_leaves_its_connection_usable() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn closed_connections_fail_what_comes_after_instead_of_hanging() {
     let dir = tempfile::tempdir().unwrap();
-    let (chat, users) = common::start(&dir.path().join("c.db"), &["ann", "bob"]).await;
-    let (direct, _) = chat
-        .create_conversation(users[0], CreateConversation::direct(users[1]))
-        .await
-        .unwrap();
+    let (chat, users, direct) = ann_and_bob(&dir).await;
     chat.db().read.close().await;
     chat.db().write.close().await;
     let wait = Duration::from_secs(5);
     let read = tokio::time::timeout(wait, chat.user(users[0])).await;
     assert!(read.unwrap().is_err());
-    let send = chat.send_message(users[0], direct.id, message("late"));
+    let send = chat.send_message(users[0], direct, message("late"));
     assert!(tokio::time::timeout(wait, send).await.unwrap().is_err());
 }
