@@ -42,13 +42,11 @@ pub type ReadGuard = Object<AnyConnection>;
 impl Readers {
     /// Reading connections; more would only queue on two cores and SQLite's own locks.
     const COUNT: usize = 8;
-    /// A read that waits this long for a connection fails instead of queueing without end.
-    const WAIT: Duration = Duration::from_secs(10);
 
     async fn open(url: &str, setup: &str) -> sqlx::Result<Self> {
         let pool = Pool::from_config(&PoolConfig {
             max_size: Self::COUNT,
-            timeout: Some(Self::WAIT),
+            timeout: Some(WAIT),
             runtime: Some(deadpool::Runtime::Tokio1),
         });
         for _ in 0..Self::COUNT {
@@ -83,6 +81,10 @@ impl Readers {
 #[derive(Clone)]
 pub struct Writer(Arc<Mutex<Option<AnyConnection>>>);
 
+/// A query that waits this long for its connection fails instead of queueing without end (a
+/// hung disk must not pile up every request behind it).
+const WAIT: Duration = Duration::from_secs(10);
+
 /// The write connection, held until dropped.
 pub type WriteGuard<'a> = MappedMutexGuard<'a, AnyConnection>;
 
@@ -91,10 +93,13 @@ impl Writer {
         Self(Arc::new(Mutex::new(Some(connection))))
     }
 
-    /// Waits for the connection (first come, first served) and holds it until the guard goes.
+    /// Waits for the connection (first come, first served, at most [`WAIT`]) and holds it
+    /// until the guard goes.
     pub async fn acquire(&self) -> sqlx::Result<WriteGuard<'_>> {
-        MutexGuard::try_map(self.0.lock().await, Option::as_mut)
-            .map_err(|_| sqlx::Error::PoolClosed)
+        let guard = tokio::time::timeout(WAIT, self.0.lock())
+            .await
+            .map_err(|_| sqlx::Error::PoolTimedOut)?;
+        MutexGuard::try_map(guard, Option::as_mut).map_err(|_| sqlx::Error::PoolClosed)
     }
 
     /// Closes the connection once the writer holding it is done; later writes fail.
@@ -258,4 +263,29 @@ pub fn parse_cursor(raw: &str) -> Result<(i64, i64)> {
         .ok_or_else(|| {
             protocol::FieldError::new("cursor", "is not a cursor this server gave out").into()
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_write_waits_a_bounded_time_for_the_connection() {
+        install_default_drivers();
+        let Ok(connection) = AnyConnection::connect("sqlite::memory:").await else {
+            panic!("an in-memory database opens");
+        };
+        let writer = Writer::new(connection);
+        let held = writer.acquire().await;
+        assert!(held.is_ok());
+        let waited = writer.acquire().await;
+        assert!(matches!(waited, Err(sqlx::Error::PoolTimedOut)));
+        drop(held);
+        assert!(writer.acquire().await.is_ok());
+        writer.close().await;
+        assert!(matches!(
+            writer.acquire().await,
+            Err(sqlx::Error::PoolClosed)
+        ));
+    }
 }
