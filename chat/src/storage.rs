@@ -25,6 +25,19 @@ use crate::Result;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 
+/// A query that waits this long for its connection fails instead of queueing without end (a
+/// hung disk must not pile up every request behind it).
+const WAIT: Duration = Duration::from_secs(10);
+
+/// A new connection to `url`, with `setup` run on it.
+async fn open(url: &str, setup: &[&str]) -> sqlx::Result<AnyConnection> {
+    let mut connection = AnyConnection::connect(url).await?;
+    for statements in setup {
+        connection.execute(*statements).await?;
+    }
+    Ok(connection)
+}
+
 /// The connections: `write` for anything that changes data, `read` for the rest.
 #[derive(Clone, Debug)]
 pub struct Db {
@@ -50,9 +63,7 @@ impl Readers {
             runtime: Some(deadpool::Runtime::Tokio1),
         });
         for _ in 0..Self::COUNT {
-            let mut connection = AnyConnection::connect(url).await?;
-            connection.execute(setup).await?;
-            pool.try_add(connection)
+            pool.try_add(open(url, &[setup]).await?)
                 .map_err(|(_, e)| sqlx::Error::Configuration(e.into()))?;
         }
         Ok(Self(pool))
@@ -80,10 +91,6 @@ impl Readers {
 /// The one connection that writes, taken in turn.
 #[derive(Clone)]
 pub struct Writer(Arc<Mutex<Option<AnyConnection>>>);
-
-/// A query that waits this long for its connection fails instead of queueing without end (a
-/// hung disk must not pile up every request behind it).
-const WAIT: Duration = Duration::from_secs(10);
 
 /// The write connection, held until dropped.
 pub type WriteGuard<'a> = MappedMutexGuard<'a, AnyConnection>;
@@ -131,14 +138,10 @@ impl Db {
                            PRAGMA mmap_size = 1073741824; PRAGMA wal_autocheckpoint = 0;";
             // Migrations first, on a connection of their own: the writer's temp trigger names
             // tables, and SQLite refuses to rename or drop a table a trigger names.
-            let mut migrator = AnyConnection::connect(url).await?;
-            migrator.execute(pragmas).await?;
+            let mut migrator = open(url, &[pragmas]).await?;
             SQLITE_MIGRATIONS.run(&mut migrator).await?;
             migrator.close().await?;
-            let mut write = AnyConnection::connect(url).await?;
-            write.execute(pragmas).await?;
-            write.execute(crate::messages::WRITER_SETUP).await?;
-            let write = Writer::new(write);
+            let write = Writer::new(open(url, &[pragmas, crate::messages::WRITER_SETUP]).await?);
             let read = Readers::open(url, pragmas).await?;
             tokio::spawn(checkpoints(read.clone(), write.clone()));
             Ok(Self { read, write })
