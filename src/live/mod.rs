@@ -24,6 +24,48 @@ use crate::state::AppState;
 /// news takes that news out with it, in order.
 pub const STATE_PACE: Duration = Duration::from_millis(50);
 
+/// One connection's [`STATE_PACE`]: when state news may next go out, and whether a batch of it
+/// is due from the hub and waits for that.
+pub struct Pace {
+    next: Instant,
+    held: bool,
+}
+
+impl Default for Pace {
+    fn default() -> Self {
+        Self {
+            next: Instant::now(),
+            held: false,
+        }
+    }
+}
+
+impl Pace {
+    /// A batch of state news is due: true when it must wait (it is then held).
+    pub fn hold(&mut self) -> bool {
+        if self.held || Instant::now() >= self.next {
+            return false;
+        }
+        self.held = true;
+        true
+    }
+
+    /// Whether a batch was held; it is not any more (the caller sends it now).
+    pub fn take_held(&mut self) -> bool {
+        std::mem::take(&mut self.held)
+    }
+
+    /// State news went out: the next waits a pace.
+    pub fn sent(&mut self) {
+        self.next = Instant::now() + STATE_PACE;
+    }
+
+    /// When the held batch may go out, if one is held.
+    pub fn due(&self) -> Option<Instant> {
+        self.held.then_some(self.next)
+    }
+}
+
 /// A handshake must come from our own pages or a configured origin (cross-site WebSocket
 /// hijacking would otherwise ride on the browser's cookie). Clients that are not browsers send
 /// no `Origin` and are let through: their token is their credential.

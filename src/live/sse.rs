@@ -17,7 +17,7 @@ use protocol::{ErrorCode, ServerEvent};
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
-use super::STATE_PACE;
+use super::Pace;
 use crate::http::error::ApiError;
 use crate::state::AppState;
 
@@ -43,8 +43,7 @@ pub async fn events(State(state): State<AppState>, headers: HeaderMap) -> Respon
         hello: Some(hello),
         states: Vec::new(),
         more_states: false,
-        held: false,
-        paced_until: Instant::now(),
+        pace: Pace::default(),
         after_states: None,
         done: false,
     };
@@ -63,9 +62,7 @@ struct Open {
     states: Vec<Arc<Frame>>,
     /// The hub has more of the batch being sent.
     more_states: bool,
-    /// A batch is due from the hub and waits for `paced_until` ([`STATE_PACE`]).
-    held: bool,
-    paced_until: Instant,
+    pace: Pace,
     /// A frame that came while a batch was held: it goes out after that batch.
     after_states: Option<Arc<Frame>>,
     done: bool,
@@ -75,11 +72,10 @@ struct Open {
 const STATES_BATCH: usize = 64;
 
 impl Open {
-    /// Starts taking the batch of state news due (held or not) and the pace after it.
+    /// Starts taking the batch of state news due, and the pace after it.
     fn take_batch(&mut self) {
-        self.held = false;
         self.more_states = true;
-        self.paced_until = Instant::now() + STATE_PACE;
+        self.pace.sent();
     }
 
     /// The next presence or typing frame of the batch under way, if any.
@@ -128,16 +124,24 @@ fn stream_of(open: Open) -> impl Stream<Item = Result<Event, Infallible>> {
             }
             tokio::select! {
                 queued = open.conn.frames.recv_async() => match queued {
-                    Ok(Queued::Frame(frame)) if open.held => {
+                    Ok(Queued::Frame(frame)) => {
+                        if !open.pace.take_held() {
+                            break event_of(&frame);
+                        }
                         open.take_batch();
                         open.after_states = Some(frame);
                     }
-                    Ok(Queued::Frame(frame)) => break event_of(&frame),
-                    Ok(Queued::States) if Instant::now() < open.paced_until => open.held = true,
-                    Ok(Queued::States) => open.take_batch(),
+                    Ok(Queued::States) => {
+                        if !open.pace.hold() {
+                            open.take_batch();
+                        }
+                    }
                     Err(_) => return None,
                 },
-                () = sleep_until(open.paced_until), if open.held => open.take_batch(),
+                () = sleep_until(open.pace.due().unwrap_or(open.expires)), if open.pace.due().is_some() => {
+                    open.pace.take_held();
+                    open.take_batch();
+                }
                 kick = &mut open.conn.kicked => {
                     open.done = true;
                     let message = match kick {

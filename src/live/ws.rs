@@ -27,7 +27,7 @@ use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
 use tokio_util::sync::CancellationToken;
 
-use super::STATE_PACE;
+use super::Pace;
 use crate::http::error::ApiError;
 use crate::state::{AppState, Heartbeat};
 
@@ -236,9 +236,7 @@ fn serve(
         let mut next_ping = Instant::now() + heartbeat.every;
         let timer = sleep_until(next_ping.min(expires));
         tokio::pin!(timer);
-        // State news is due from the hub and held until `paced_until` ([`STATE_PACE`]).
-        let mut held = false;
-        let mut paced_until = Instant::now();
+        let mut pace = Pace::default();
         let mut last_heard = Instant::now();
         // Made at the first frame from the client: a socket that only listens never pays for it.
         let mut limits: Option<Box<Limits>> = None;
@@ -275,16 +273,14 @@ fn serve(
             };
             match woke {
                 Woke::End(ending) => break ending,
-                Woke::Queued(Queued::States) if !held && Instant::now() < paced_until => {
-                    held = true;
-                    timer
-                        .as_mut()
-                        .reset(next_ping.min(expires).min(paced_until));
-                }
                 Woke::Queued(queued) => {
-                    let held = std::mem::take(&mut held);
+                    if matches!(queued, Queued::States) && pace.hold() {
+                        timer.as_mut().reset(wake_at(next_ping, expires, &pace));
+                        continue;
+                    }
+                    let held = pace.take_held();
                     match Box::pin(forward(&mut socket, held, Some(queued), &conn)).await {
-                        Ok(true) => paced_until = Instant::now() + STATE_PACE,
+                        Ok(true) => pace.sent(),
                         Ok(false) => {}
                         Err(_) => break None,
                     }
@@ -314,15 +310,15 @@ fn serve(
                             "session expired",
                         ));
                     }
-                    if held && now >= paced_until {
-                        held = false;
+                    if pace.due().is_some_and(|due| now >= due) {
+                        pace.take_held();
                         if Box::pin(forward(&mut socket, true, None, &conn))
                             .await
                             .is_err()
                         {
                             break None;
                         }
-                        paced_until = now + STATE_PACE;
+                        pace.sent();
                     }
                     if now >= next_ping {
                         if now.duration_since(last_heard) > heartbeat.idle {
@@ -336,10 +332,7 @@ fn serve(
                         }
                         next_ping = now + heartbeat.every;
                     }
-                    let due = next_ping.min(expires);
-                    timer
-                        .as_mut()
-                        .reset(if held { due.min(paced_until) } else { due });
+                    timer.as_mut().reset(wake_at(next_ping, expires, &pace));
                 }
             }
         };
@@ -349,6 +342,13 @@ fn serve(
         }
         // `conn.guard` drops here: the hub forgets the connection.
     }
+}
+
+/// When the socket's one timer is due: the next ping, the token's expiry or held state news,
+/// whichever comes first.
+fn wake_at(next_ping: Instant, expires: Instant, pace: &Pace) -> Instant {
+    let due = next_ping.min(expires);
+    pace.due().map_or(due, |held| due.min(held))
 }
 
 /// What woke a socket's task, as little as it needs to carry.
