@@ -6,8 +6,12 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 . scripts/setup.sh
-# CI builds once: incremental caches would only cost disk (gigabytes) and time.
-if [ -n "${CI:-}" ]; then export CARGO_INCREMENTAL=0; fi
+# CI builds once, on a disk it shares: incremental caches and full debug info would only cost
+# disk (gigabytes) and time; line tables still give a failing test's backtrace its lines.
+if [ -n "${CI:-}" ]; then
+  export CARGO_INCREMENTAL=0 CARGO_PROFILE_DEV_DEBUG=line-tables-only
+  df -h . | tail -n 1 | awk '{ print "disk: " $4 " free of " $2 }'
+fi
 step() { printf '\n\033[1;34m== %s\033[0m\n' "$*"; }
 
 step "cargo fmt"
@@ -22,6 +26,8 @@ step "Rust tests"
 # A hung test must fail the run, not stall CI (the server under test catches SIGTERM).
 logs="$(mktemp -d)"
 timeout -s KILL 1800 cargo test --workspace --exclude frontend --locked 2>&1 | tee "$logs/cargo.log"
+# What comes next builds for release; in CI the debug builds (gigabytes) have served.
+if [ -n "${CI:-}" ]; then rm -rf target/debug target/wasm32-unknown-unknown/debug; fi
 
 step "browser tests (Playwright, Chromium)"
 # Build, then serve and test here: `cargo leptos end-to-end` exits 0 even when the build fails.

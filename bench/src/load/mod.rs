@@ -153,6 +153,20 @@ pub async fn compare(out: Output) -> Result<String> {
     for target in [Target::Confab, Target::Socketio, Target::Echo] {
         all.extend(scenarios::send(target, &send).await?);
     }
+    // Throughput: the most each delivers per second at any rate asked. The first step's rates
+    // are below Confab's limit and above the baseline's; this ladder brackets both (here the
+    // baseline tops out near 2,000/s, Confab near 15,000/s, and past its limit a server delivers
+    // less). Twice the pairs keep every socket under the per-connection send limit (20/s), so
+    // nothing is refused, only late.
+    step("1:1 send → delivery, the most each keeps up with");
+    let ladder = SendArgs {
+        pairs: 1000,
+        rate: vec![2000.0, 3000.0, 10_000.0, 15_000.0, 20_000.0],
+        seconds: 5.0,
+    };
+    for target in both {
+        all.extend(scenarios::send(target, &ladder).await?);
+    }
     step("fan-out");
     for members in [100, 1000] {
         let args = FanoutArgs {

@@ -135,6 +135,9 @@ pub struct SendArgs {
     pub seconds: f64,
 }
 
+/// What the 1:1 send scenario's results are called, before the rate.
+pub const SEND_SCENARIO: &str = "1:1 send → delivery";
+
 /// 1:1 send → delivery: each message goes from one user of a pair to the other; latency is
 /// until the other user's socket has it; the ack's latency is reported beside it.
 pub async fn send(target: Target, args: &SendArgs) -> Result<Vec<Outcome>> {
@@ -168,7 +171,7 @@ pub async fn send(target: Target, args: &SendArgs) -> Result<Vec<Outcome>> {
         wait_for(DRAIN, || recorder.received() >= count).await;
         let (wall, cpu) = window.close(&server)?;
         outcomes.push(Outcome {
-            scenario: format!("1:1 send → delivery at {rate}/s"),
+            scenario: format!("{SEND_SCENARIO} at {rate}/s"),
             target,
             expected: count,
             recorded: recorder.snapshot(),
