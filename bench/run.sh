@@ -6,7 +6,7 @@
 #   bench/run.sh all           storage at full scale, then `compare` with JSON and plots into
 #                              target/bench/ (about 13 minutes): everything in BENCHMARKS.md
 #   bench/run.sh compare       every load scenario on Confab, the Socket.IO baseline and the echo
-#                              (about 10 minutes); add `--json F --plots DIR`
+#                              (about 14 minutes); add `--json F --plots DIR`
 #   bench/run.sh smoke         each load scenario for a few seconds (the test command runs it)
 #   bench/run.sh send|fanout|list|reconnect|idle [flags]
 #                              one load scenario; `--target confab,socketio,echo`; `--help` lists flags
