@@ -284,3 +284,63 @@ fn plot_percentiles(title: &str, runs: &[&Outcome], path: &Path) -> Result<()> {
 fn plot_error<E: std::fmt::Display>(e: E) -> anyhow::Error {
     anyhow::anyhow!("plotting failed: {e}")
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::time::Instant;
+
+    use super::*;
+    use crate::load::record::Recorder;
+
+    /// 1:1 sends of `target` asked at `rate`/s that delivered `received` over a 10 s window,
+    /// each 2 ms after it was sent.
+    fn sends(target: Target, rate: u64, received: u64) -> Outcome {
+        let recorder = Recorder::new(received);
+        let sent = Instant::now();
+        for _ in 0..received {
+            recorder.delivered(recorder.stamp(sent), sent + Duration::from_millis(2));
+        }
+        Outcome {
+            scenario: format!("{SEND_SCENARIO} at {rate}/s"),
+            target,
+            expected: rate * 10,
+            recorded: recorder.snapshot(),
+            wall: Duration::from_secs(10),
+            server_cpu: 5.0,
+            server_rss: 64 << 20,
+            notes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn throughput_is_each_servers_best_rate_and_a_rate_with_nothing_delivered_says_so() {
+        let outcomes = [
+            sends(Target::Confab, 5_000, 50_000),
+            sends(Target::Confab, 20_000, 150_000),
+            sends(Target::Socketio, 5_000, 15_000),
+            sends(Target::Socketio, 20_000, 0),
+            sends(Target::Echo, 20_000, 200_000),
+        ];
+        let table = ratios(&outcomes);
+        assert!(
+            table.contains("| 1:1 send → delivery at 5000/s | 3.3 | 1.0 | 3.3 | 1.0 |"),
+            "{table}"
+        );
+        assert!(
+            table.contains(
+                "| 1:1 send → delivery at 20000/s | – (the baseline delivered none) | – | – | 1.0 |"
+            ),
+            "{table}"
+        );
+        // The echo is no baseline: Confab's best (20,000/s asked) against Socket.IO's (5,000/s).
+        assert!(
+            table.contains(
+                "most delivered per second at any rate asked: 15000 (at 20000/s) against 1500 \
+                 (at 5000/s) | 10.0 |"
+            ),
+            "{table}"
+        );
+    }
+}
