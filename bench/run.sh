@@ -4,7 +4,7 @@
 #                              focus user in 1,000 conversations (about 3 minutes on 2 cores)
 #   bench/run.sh --smoke       storage, small scale: a few seconds
 #   bench/run.sh all           storage at full scale, then `compare` with JSON and plots into
-#                              target/bench/ (about 13 minutes): everything in BENCHMARKS.md
+#                              target/bench/ (about 17 minutes): everything in BENCHMARKS.md
 #   bench/run.sh compare       every load scenario on Confab, the Socket.IO baseline and the echo
 #                              (about 14 minutes); add `--json F --plots DIR`
 #   bench/run.sh smoke         each load scenario for a few seconds (the test command runs it)
