@@ -45,10 +45,7 @@ pub fn table(outcomes: &[Outcome]) -> String {
 /// 1:1 sends each delivered per second at any rate asked (past its limit a server delivers
 /// less, or, as the baseline does, nothing at all).
 pub fn ratios(outcomes: &[Outcome]) -> String {
-    let mut out = String::new();
-    let header =
-        "| scenario | throughput × | p99 latency ÷ | server CPU per op ÷ | server RSS ÷ |\n\
-                  |---|---:|---:|---:|---:|\n";
+    let mut rows = String::new();
     for confab in outcomes.iter().filter(|o| o.target == Target::Confab) {
         let Some(base) = outcomes
             .iter()
@@ -56,13 +53,10 @@ pub fn ratios(outcomes: &[Outcome]) -> String {
         else {
             continue;
         };
-        if out.is_empty() {
-            out.push_str(header);
-        }
         let rss = base.server_rss as f64 / (confab.server_rss.max(1) as f64);
         if base.recorded.received == 0 {
             let _ = writeln!(
-                out,
+                rows,
                 "| {} | – (the baseline delivered none) | – | – | {rss:.1} |",
                 confab.scenario
             );
@@ -70,7 +64,7 @@ pub fn ratios(outcomes: &[Outcome]) -> String {
         }
         let per_op = |o: &Outcome| o.server_cpu / (o.recorded.received.max(1) as f64);
         let _ = writeln!(
-            out,
+            rows,
             "| {} | {:.1} | {:.1} | {:.1} | {rss:.1} |",
             confab.scenario,
             confab.per_second() / base.per_second().max(1e-9),
@@ -85,11 +79,8 @@ pub fn ratios(outcomes: &[Outcome]) -> String {
             .max_by(|a, b| a.per_second().total_cmp(&b.per_second()))
     };
     if let (Some(confab), Some(base)) = (most(Target::Confab), most(Target::Socketio)) {
-        if out.is_empty() {
-            out.push_str(header);
-        }
         let _ = writeln!(
-            out,
+            rows,
             "| 1:1 sends, most delivered per second at any rate asked: {:.0} ({}) against {:.0} ({}) | {:.1} | – | – | – |",
             confab.per_second(),
             confab.scenario.trim_start_matches(SEND_SCENARIO).trim(),
@@ -98,7 +89,13 @@ pub fn ratios(outcomes: &[Outcome]) -> String {
             confab.per_second() / base.per_second().max(1e-9),
         );
     }
-    out
+    if rows.is_empty() {
+        return rows;
+    }
+    format!(
+        "| scenario | throughput × | p99 latency ÷ | server CPU per op ÷ | server RSS ÷ |\n\
+         |---|---:|---:|---:|---:|\n{rows}"
+    )
 }
 
 pub fn json(outcomes: &[Outcome]) -> Value {
