@@ -3,9 +3,10 @@
 //! that makes the change.
 
 use protocol::{ChangeEntry, ChangePage, ConversationId, FieldError, Message, ServerEvent, UserId};
-use sqlx::{AnyConnection, Row};
+use sqlx::{AnyConnection, Connection, Row};
 
 use crate::conversations::membership;
+use crate::messages::message_from_row;
 use crate::storage::now_ms;
 use crate::{Chat, Error, Result};
 
@@ -14,7 +15,6 @@ use crate::{Chat, Error, Result};
 pub enum ChangeKind {
     Created,
     Renamed,
-    MessageNew,
     MessageEdited,
     MessageDeleted,
     Read,
@@ -28,7 +28,6 @@ impl ChangeKind {
         match self {
             Self::Created => "created",
             Self::Renamed => "renamed",
-            Self::MessageNew => "message_new",
             Self::MessageEdited => "message_edited",
             Self::MessageDeleted => "message_deleted",
             Self::Read => "read",
@@ -87,35 +86,50 @@ impl Change {
 pub async fn record(conn: &mut AnyConnection, conversation: i64, change: Change) -> Result<i64> {
     let now = now_ms();
     let sql = if change.kind.is_activity() {
-        "UPDATE conversations SET version = version + 1, updated_at = ? WHERE id = ? RETURNING version"
+        "UPDATE conversations SET version = version + 1, updated_at = ? WHERE id = ? \
+         RETURNING version, last_seq"
     } else {
         "UPDATE conversations SET version = version + 1, updated_at = updated_at + 0 * ? \
-         WHERE id = ? RETURNING version"
+         WHERE id = ? RETURNING version, last_seq"
     };
-    let version: i64 = sqlx::query(sql)
+    let row = sqlx::query(sql)
         .bind(now)
         .bind(conversation)
         .fetch_one(&mut *conn)
-        .await?
-        .try_get("version")?;
-    insert(conn, conversation, version, change, now).await?;
+        .await?;
+    let version: i64 = row.try_get("version")?;
+    let at = Position {
+        version,
+        last_seq: row.try_get("last_seq")?,
+    };
+    insert(conn, conversation, at, change, now).await?;
     Ok(version)
 }
 
-/// Writes a change whose `version` the caller already set (a new conversation starts at 1).
+/// Where a change falls: its version, and how many messages the conversation had by then
+/// (migration 0008).
+#[derive(Debug, Clone, Copy)]
+pub struct Position {
+    pub version: i64,
+    pub last_seq: i64,
+}
+
+/// Writes a change at a position the caller already set (a new conversation starts at
+/// version 1 with no messages).
 pub async fn insert(
     conn: &mut AnyConnection,
     conversation: i64,
-    version: i64,
+    at: Position,
     change: Change,
     now: i64,
 ) -> Result<()> {
     sqlx::query(
-        "INSERT INTO changes (conversation_id, version, kind, message_id, user_id, seq, created_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO changes (conversation_id, version, last_seq, kind, message_id, user_id, seq, \
+         created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(conversation)
-    .bind(version)
+    .bind(at.version)
+    .bind(at.last_seq)
     .bind(change.kind.as_str())
     .bind(change.message_id)
     .bind(change.user_id)
@@ -140,40 +154,41 @@ impl Chat {
         if after < 0 {
             return Err(FieldError::new("after", NOT_A_VERSION).into());
         }
-        let mut reader = self.db().read.acquire().await?;
-        membership(&mut *reader, id, me).await?;
         let limit = match limit {
             0 => DEFAULT_PAGE,
             n => n.min(MAX_PAGE),
         };
-        let rows = sqlx::query(
-            "SELECT version, kind, message_id, user_id, seq FROM changes \
-             WHERE conversation_id = ? AND version > ? ORDER BY version LIMIT ?",
-        )
-        .bind(id.0)
-        .bind(after)
-        .bind(i64::try_from(limit + 1).unwrap_or(i64::MAX))
-        .fetch_all(&mut *reader)
-        .await?;
-        // Given back before the messages' own read takes one.
+        // One read transaction: the page and the version it reports are one moment of the
+        // conversation, so nothing committed meanwhile can fall between them.
+        let mut reader = self.db().read.acquire().await?;
+        let mut tx = reader.begin().await?;
+        membership(&mut *tx, id, me).await?;
+        let rows = sqlx::query(PAGE_SQL)
+            .bind(id.0)
+            .bind(after)
+            .bind(i64::try_from(limit + 1).unwrap_or(i64::MAX))
+            .fetch_all(&mut *tx)
+            .await?;
+        let version: i64 = sqlx::query("SELECT version FROM conversations WHERE id = ?")
+            .bind(id.0)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("version")?;
+        tx.commit().await?;
+        // Given back before the conversation's own read takes one.
         drop(reader);
         let has_more = rows.len() > limit;
-        let rows = &rows[..rows.len().min(limit)];
 
-        let message_ids: Vec<i64> = rows
-            .iter()
-            .filter_map(|r| r.try_get::<Option<i64>, _>("message_id").ok().flatten())
-            .collect();
-        let messages = self.messages_by_id(&message_ids).await?;
         let mut conversation = None;
-        let mut changes = Vec::with_capacity(rows.len());
-        for row in rows {
+        let mut changes = Vec::with_capacity(rows.len().min(limit));
+        for row in rows.iter().take(limit) {
             let version: i64 = row.try_get("version")?;
             let kind: String = row.try_get("kind")?;
             let message = || -> Result<Message> {
-                let mid: Option<i64> = row.try_get("message_id")?;
-                mid.and_then(|m| messages.get(&m).cloned())
-                    .ok_or_else(|| Error::internal("change without its message"))
+                match row.try_get::<Option<i64>, _>("id")? {
+                    Some(_) => message_from_row(row),
+                    None => Err(Error::internal("change without its message")),
+                }
             };
             let frame = match kind.as_str() {
                 "message_new" => ServerEvent::MessageNew {
@@ -194,7 +209,9 @@ impl Chat {
                         row.try_get::<Option<i64>, _>("user_id")?
                             .unwrap_or_default(),
                     ),
-                    seq: row.try_get::<Option<i64>, _>("seq")?.unwrap_or_default(),
+                    seq: row
+                        .try_get::<Option<i64>, _>("read_seq")?
+                        .unwrap_or_default(),
                     version,
                 },
                 _ => {
@@ -209,11 +226,6 @@ impl Chat {
             };
             changes.push(ChangeEntry { version, frame });
         }
-        let version: i64 = sqlx::query("SELECT version FROM conversations WHERE id = ?")
-            .bind(id.0)
-            .fetch_one(&mut *self.db().read.acquire().await?)
-            .await?
-            .try_get("version")?;
         Ok(ChangePage {
             changes,
             has_more,
@@ -221,6 +233,29 @@ impl Chat {
         })
     }
 }
+
+/// A page of changes after a version (`?1` the conversation, `?2` the version, `?3` how many):
+/// the change record's rows, each with its message if it has one, and the new messages (each
+/// its own change since migration 0008), merged in version order. The messages after the
+/// version start past `last_seq + (?2 - version)` of the last change row at or before it
+/// (every version between is a message), so a page is a walk of its own length however far
+/// back it starts. Each side is cut to the page's length before the merge.
+const PAGE_SQL: &str = "\
+SELECT * FROM (\
+  SELECT ch.version, ch.kind, ch.user_id, ch.seq AS read_seq, m.id, m.conversation_id, \
+    m.sender_id, m.client_id, m.body, m.seq, m.created_at, m.edited_at, m.deleted \
+  FROM changes ch LEFT JOIN messages m ON m.id = ch.message_id \
+  WHERE ch.conversation_id = ?1 AND ch.version > ?2 ORDER BY ch.version LIMIT ?3) \
+UNION ALL \
+SELECT * FROM (\
+  SELECT m.version, 'message_new', NULL, NULL, m.id, m.conversation_id, m.sender_id, \
+    m.client_id, m.body, m.seq, m.created_at, m.edited_at, m.deleted \
+  FROM messages m \
+  WHERE m.conversation_id = ?1 AND m.version > ?2 AND m.seq > coalesce(\
+    (SELECT last_seq + (?2 - version) FROM changes \
+     WHERE conversation_id = ?1 AND version <= ?2 ORDER BY version DESC LIMIT 1), 0) \
+  ORDER BY m.seq LIMIT ?3) \
+ORDER BY version LIMIT ?3";
 
 /// Why an `after` was refused, wherever it came from.
 pub const NOT_A_VERSION: &str = "must be a version (a whole number, 0 or more)";

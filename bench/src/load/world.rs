@@ -218,52 +218,33 @@ async fn seed_confab(server: &Server, shape: &Shape) -> Result<World> {
         }),
     )
     .await?;
-    // Messages and their change rows; ids are given so changes can point at them.
-    let mut next_message = 0i64;
+    // Each conversation's "created" change, and its messages (each its own change since
+    // migration 0008, at the version after the one before).
     let mut messages = Vec::new();
     let mut changes = Vec::new();
     for &(c, _) in &all {
-        changes.push([
-            Int(c.id),
-            Int(1),
-            Text("created".into()),
-            Null,
-            Null,
-            Null,
-            Int(now),
-        ]);
+        changes.push([Int(c.id), Int(1), Int(0), Text("created".into()), Int(now)]);
         for seq in 1..=m {
-            next_message += 1;
             let sender = user_id(c.members[seq as usize % c.members.len()]);
             messages.push([
-                Int(next_message),
                 Int(c.id),
                 Int(seq),
                 Int(sender),
                 Text(format!("seeded message {seq}")),
                 Int(now),
-            ]);
-            changes.push([
-                Int(c.id),
                 Int(seq + 1),
-                Text("message_new".into()),
-                Int(next_message),
-                Null,
-                Int(seq),
-                Int(now),
             ]);
         }
     }
     insert_rows(
         db,
-        "INSERT INTO messages (id, conversation_id, seq, sender_id, body, created_at) ",
+        "INSERT INTO messages (conversation_id, seq, sender_id, body, created_at, version) ",
         messages.into_iter(),
     )
     .await?;
     insert_rows(
         db,
-        "INSERT INTO changes (conversation_id, version, kind, message_id, user_id, seq, \
-         created_at) ",
+        "INSERT INTO changes (conversation_id, version, last_seq, kind, created_at) ",
         changes.into_iter(),
     )
     .await?;

@@ -213,45 +213,23 @@ impl Plan {
         .await?;
         eprintln!("  messages: {}", self.messages.len());
 
-        let created = self.conversations.iter().enumerate().map(|(i, c)| {
-            let creator = Some(i64::from(c.members[0]));
-            (
-                i as i64 + 1,
-                1,
-                "created",
-                None,
-                creator,
-                None,
-                c.created_at,
-            )
-        });
-        let sent = self.messages.iter().enumerate().map(|(i, m)| {
-            let seq = i64::from(m.seq);
-            let id = Some(i as i64 + 1);
-            let conversation = i64::from(m.conversation) + 1;
-            (
-                conversation,
-                seq + 1,
-                "message_new",
-                id,
-                None,
-                Some(seq),
-                m.at,
-            )
-        });
+        // Each conversation's "created" change; a message is its own change (migration 0008).
+        let created = self
+            .conversations
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (i as i64 + 1, i64::from(c.members[0]), c.created_at));
         rows += bulk(
             db,
-            "INSERT INTO changes (conversation_id, version, kind, message_id, user_id, seq, \
-             created_at)",
-            7,
-            created.chain(sent),
-            |q, (id, version, kind, message, user, seq, at)| {
+            "INSERT INTO changes (conversation_id, version, last_seq, kind, user_id, created_at)",
+            6,
+            created,
+            |q, (id, creator, at)| {
                 q.bind(id)
-                    .bind(version)
-                    .bind(kind)
-                    .bind(message)
-                    .bind(user)
-                    .bind(seq)
+                    .bind(1)
+                    .bind(0)
+                    .bind("created")
+                    .bind(creator)
                     .bind(at)
             },
         )

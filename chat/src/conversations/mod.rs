@@ -305,7 +305,10 @@ async fn insert_conversation(
     changes::insert(
         conn,
         id,
-        1,
+        changes::Position {
+            version: 1,
+            last_seq: 0,
+        },
         Change::new(ChangeKind::Created).user(creator.0),
         now,
     )

@@ -6,8 +6,6 @@ mod send;
 
 pub(crate) use send::{SendJob, QUEUE as SEND_QUEUE, WRITER_SETUP};
 
-use std::collections::HashMap;
-
 use protocol::{
     ConversationId, ConversationKind, FieldError, Message, MessageBody, MessageId, ServerEvent,
     UserId,
@@ -205,32 +203,6 @@ impl Chat {
         self.live().hub.to_users(&audience, &event);
         drop(writer);
         Ok(Some(seq))
-    }
-}
-
-impl Chat {
-    /// Messages by id, in one query.
-    pub(crate) async fn messages_by_id(&self, ids: &[i64]) -> Result<HashMap<i64, Message>> {
-        let mut found = HashMap::with_capacity(ids.len());
-        if ids.is_empty() {
-            return Ok(found);
-        }
-        let mut q =
-            sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM messages WHERE id IN ("));
-        let mut list = q.separated(", ");
-        for id in ids {
-            list.push_bind(*id);
-        }
-        q.push(")");
-        for row in q
-            .build()
-            .fetch_all(&mut *self.db().read.acquire().await?)
-            .await?
-        {
-            let message = message_from_row(&row)?;
-            found.insert(message.id.0, message);
-        }
-        Ok(found)
     }
 }
 

@@ -30,40 +30,43 @@ CREATE TEMP TRIGGER send INSTEAD OF INSERT ON send_in
 BEGIN
     -- The first send of a batch clears the answers of the one before.
     DELETE FROM send_out WHERE new.job = 0;
-    -- 1. A retry: the sender's earlier message with this client_id, its version (kept on the
-    --    message since migration 0005) and whether the sender is a member here.
+    -- 1. A retry: the sender's earlier message with this client_id, its version and whether
+    --    the sender is a member here.
     INSERT INTO send_out (job, earlier, member, id, conversation_id, client_id, body, seq,
                           created_at, edited_at, deleted, version)
     SELECT new.job, 1,
            EXISTS (SELECT 1 FROM participants
                    WHERE conversation_id = new.conversation_id AND user_id = new.sender_id),
            m.id, m.conversation_id, m.client_id, m.body, m.seq, m.created_at,
-           m.edited_at, m.deleted,
-           coalesce(m.version, (SELECT ch.version FROM changes ch
-                                WHERE ch.conversation_id = m.conversation_id
-                                  AND ch.message_id = m.id AND ch.kind = 'message_new'))
+           m.edited_at, m.deleted, m.version
     FROM messages m WHERE m.sender_id = new.sender_id AND m.client_id = new.client_id;
-    -- 2. Otherwise the numbering, only for a member; the triggers move every member's
-    --    `activity_at` unless the conversation is wide.
-    UPDATE conversations SET last_seq = last_seq + 1, version = version + 1, updated_at = new.at
-    WHERE id = new.conversation_id
+    -- 2. Otherwise, for a member, the memberships in one pass: the sender's read position
+    --    moves to the new message and, unless the conversation is wide, every member's
+    --    `activity_at` to now. The activity trigger then finds them up to date (migration
+    --    0009), so each membership and its list entry are written once, the sender's too.
+    UPDATE participants
+    SET last_read_seq = CASE WHEN user_id = new.sender_id
+                             THEN (SELECT last_seq + 1 FROM conversations
+                                   WHERE id = new.conversation_id)
+                             ELSE last_read_seq END,
+        activity_at = CASE WHEN (SELECT wide FROM conversations
+                                 WHERE id = new.conversation_id) = 0
+                           THEN new.at ELSE activity_at END
+    WHERE conversation_id = new.conversation_id
+      AND (user_id = new.sender_id
+           OR (SELECT wide FROM conversations WHERE id = new.conversation_id) = 0)
       AND EXISTS (SELECT 1 FROM participants
                   WHERE conversation_id = new.conversation_id AND user_id = new.sender_id)
       AND NOT EXISTS (SELECT 1 FROM send_out WHERE job = new.job);
-    -- 3. The message, 4. its change record, 5. the sender's read position, each only when the
-    --    statement before it wrote its one row.
+    -- 3. The numbering, 4. the message (its own change record since migration 0008), each only
+    --    when the statement before it wrote: the sender's membership, then the one row.
+    UPDATE conversations SET last_seq = last_seq + 1, version = version + 1, updated_at = new.at
+    WHERE id = new.conversation_id AND changes() > 0;
     INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, created_at, deleted,
                           version)
     SELECT id, last_seq, new.sender_id, new.client_id, new.body, new.at, 0, version
     FROM conversations WHERE id = new.conversation_id AND changes() = 1;
-    INSERT INTO changes (conversation_id, version, kind, message_id, user_id, seq, created_at)
-    SELECT id, version, 'message_new', last_insert_rowid(), NULL, last_seq, new.at
-    FROM conversations WHERE id = new.conversation_id AND changes() = 1;
-    UPDATE participants
-    SET last_read_seq = (SELECT last_seq FROM conversations WHERE id = new.conversation_id)
-    WHERE conversation_id = new.conversation_id AND user_id = new.sender_id AND changes() = 1;
-    -- 6. The new message, as stored, and who to tell. (`changes` is `without rowid`, so the
-    --    last rowid inserted is still the message's.)
+    -- 5. The new message, as stored, and who to tell.
     INSERT INTO send_out (job, earlier, member, id, conversation_id, client_id, body, seq,
                           created_at, edited_at, deleted, version, audience)
     SELECT new.job, 0, 1, m.id, m.conversation_id, m.client_id, m.body, m.seq, m.created_at,

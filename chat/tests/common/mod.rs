@@ -8,7 +8,23 @@ use protocol::{RegisterRequest, UserId};
 
 /// A `Chat` on `db` (created), with one account per name.
 pub async fn start(db: &Path, names: &[&str]) -> (Chat, Vec<UserId>) {
-    let settings = Settings {
+    let chat = Chat::start(&settings(db)).await.expect("chat starts");
+    let mut users = Vec::new();
+    for name in names {
+        let request = RegisterRequest {
+            username: (*name).to_owned(),
+            display_name: (*name).to_owned(),
+            password: "password123".to_owned(),
+            email: None,
+        };
+        users.push(chat.register(request).await.expect("sign-up").0.id);
+    }
+    (chat, users)
+}
+
+/// The settings of a `Chat` on `db` (created if missing).
+pub fn settings(db: &Path) -> Settings {
+    Settings {
         database_url: format!("sqlite://{}?mode=rwc", db.display()),
         jwt_secret: "domain-test-secret-that-is-long-enough-0123"
             .to_owned()
@@ -21,17 +37,5 @@ pub async fn start(db: &Path, names: &[&str]) -> (Chat, Vec<UserId>) {
         presence_grace: Duration::from_millis(100),
         typing_ttl: Duration::from_millis(500),
         max_live_per_user: 32,
-    };
-    let chat = Chat::start(&settings).await.expect("chat starts");
-    let mut users = Vec::new();
-    for name in names {
-        let request = RegisterRequest {
-            username: (*name).to_owned(),
-            display_name: (*name).to_owned(),
-            password: "password123".to_owned(),
-            email: None,
-        };
-        users.push(chat.register(request).await.expect("sign-up").0.id);
     }
-    (chat, users)
 }
