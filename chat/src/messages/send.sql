@@ -40,32 +40,22 @@ BEGIN
            m.id, m.conversation_id, m.client_id, m.body, m.seq, m.created_at,
            m.edited_at, m.deleted, m.version
     FROM messages m WHERE m.sender_id = new.sender_id AND m.client_id = new.client_id;
-    -- 2. Otherwise, for a member, the memberships in one pass: the sender's read position
-    --    moves to the new message and, unless the conversation is wide, every member's
-    --    `activity_at` to now. The activity trigger then finds them up to date (migration
-    --    0009), so each membership and its list entry are written once, the sender's too.
-    UPDATE participants
-    SET last_read_seq = CASE WHEN user_id = new.sender_id
-                             THEN (SELECT last_seq + 1 FROM conversations
-                                   WHERE id = new.conversation_id)
-                             ELSE last_read_seq END,
-        activity_at = CASE WHEN (SELECT wide FROM conversations
-                                 WHERE id = new.conversation_id) = 0
-                           THEN new.at ELSE activity_at END
-    WHERE conversation_id = new.conversation_id
-      AND (user_id = new.sender_id
-           OR (SELECT wide FROM conversations WHERE id = new.conversation_id) = 0)
+    -- 2. Otherwise the numbering, only for a member; the triggers move every member's
+    --    `activity_at` unless the conversation is wide.
+    UPDATE conversations SET last_seq = last_seq + 1, version = version + 1, updated_at = new.at
+    WHERE id = new.conversation_id
       AND EXISTS (SELECT 1 FROM participants
                   WHERE conversation_id = new.conversation_id AND user_id = new.sender_id)
       AND NOT EXISTS (SELECT 1 FROM send_out WHERE job = new.job);
-    -- 3. The numbering, 4. the message (its own change record since migration 0008), each only
-    --    when the statement before it wrote: the sender's membership, then the one row.
-    UPDATE conversations SET last_seq = last_seq + 1, version = version + 1, updated_at = new.at
-    WHERE id = new.conversation_id AND changes() > 0;
+    -- 3. The message (its own change record since migration 0008), 4. the sender's read
+    --    position, each only when the statement before it wrote its one row.
     INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, created_at, deleted,
                           version)
     SELECT id, last_seq, new.sender_id, new.client_id, new.body, new.at, 0, version
     FROM conversations WHERE id = new.conversation_id AND changes() = 1;
+    UPDATE participants
+    SET last_read_seq = (SELECT last_seq FROM conversations WHERE id = new.conversation_id)
+    WHERE conversation_id = new.conversation_id AND user_id = new.sender_id AND changes() = 1;
     -- 5. The new message, as stored, and who to tell.
     INSERT INTO send_out (job, earlier, member, id, conversation_id, client_id, body, seq,
                           created_at, edited_at, deleted, version, audience)
