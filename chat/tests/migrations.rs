@@ -108,6 +108,25 @@ async fn a_database_from_before_0008_catches_clients_up_as_before() {
     conn.close().await.unwrap();
 
     let chat = Chat::start(&settings).await.unwrap();
+    // What is left of the change record, each row with the messages before it.
+    let positions = || async {
+        sqlx::query_as::<_, (i64, i64, i64)>(
+            "SELECT conversation_id, version, last_seq FROM changes ORDER BY 1, 2",
+        )
+        .fetch_all(&mut *chat.db().read.acquire().await.unwrap())
+        .await
+        .unwrap()
+    };
+    let mut expected = vec![
+        (1, 1, 0),
+        (1, 4, 2),
+        (1, 6, 3),
+        (1, 7, 3),
+        (1, 9, 4),
+        (2, 1, 0),
+        (2, 3, 1),
+    ];
+    assert_eq!(positions().await, expected);
     let (ann, bob, cat) = (UserId(1), UserId(2), UserId(3));
     let (group, direct) = (ConversationId(1), ConversationId(2));
     let everything = [
@@ -165,6 +184,8 @@ async fn a_database_from_before_0008_catches_clients_up_as_before() {
     assert!(sent.created);
     assert_eq!((sent.message.seq, sent.version), (6, 11));
     chat.mark_read(bob, group, 6).await.unwrap();
+    expected.insert(5, (1, 12, 6));
+    assert_eq!(positions().await, expected);
     let new = format!("new {} again", sent.message.id);
     assert_eq!(
         catch_up(&chat, bob, group, 9, 1).await,
