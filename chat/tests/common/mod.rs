@@ -7,6 +7,10 @@ use chat::{Chat, Settings};
 use protocol::{RegisterRequest, UserId};
 
 /// A `Chat` on `db` (created), with one account per name.
+#[allow(
+    dead_code,
+    reason = "each test file compiles this module; the migration test starts its own Chat"
+)]
 pub async fn start(db: &Path, names: &[&str]) -> (Chat, Vec<UserId>) {
     let chat = Chat::start(&settings(db)).await.expect("chat starts");
     let mut users = Vec::new();
