@@ -263,6 +263,23 @@ async fn reads(
         })
         .await?,
     );
+    out.push(
+        measure::run(
+            "changes: a page after an older version",
+            budget(10_000),
+            |_| {
+                let (id, last) = mine[rng.gen_range(0..mine.len())];
+                // Seeded conversations hold their creation and then messages only, so any
+                // version up to `last` is one a client could hold.
+                let after = rng.gen_range(0..=last);
+                async move {
+                    chat.changes_since(focus, id, after, 0).await?;
+                    Ok(())
+                }
+            },
+        )
+        .await?,
+    );
     Ok(out)
 }
 
