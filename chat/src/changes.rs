@@ -1,6 +1,8 @@
 //! The change record (see `migrations/sqlite/0002_conversations.sql`): every change to a
 //! conversation gets the next number of that conversation's `version`, inside the transaction
-//! that makes the change.
+//! that makes the change. A new message is its own record (its row keeps its `version`); the
+//! `changes` table holds every other change, each with the conversation's `last_seq` at the
+//! time, so a page can find the messages after any version (migration 0008, `PAGE_SQL`).
 
 use protocol::{ChangeEntry, ChangePage, ConversationId, FieldError, Message, ServerEvent, UserId};
 use sqlx::{AnyConnection, Connection, Row};
