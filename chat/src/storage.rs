@@ -178,9 +178,9 @@ impl Db {
 ///
 /// SQLite flushes the database file only on a copy that reaches the log's end: the writer's.
 /// Left to it, that flush wrote back everything the readers had copied in the second, with
-/// sends held (1–9 ms, growing through a run). So the readers' copies are flushed here first,
-/// beside the writer, and its pass flushes only its own few pages: it holds sends 0.5–1.6 ms
-/// at 5,000 sends a second.
+/// sends held (0.6–9 ms, growing through a run). So the readers' copies are flushed here
+/// first, beside the writer, and its pass flushes only its own few pages: it holds sends
+/// 0.3–1.7 ms at 5,000 sends a second (BENCHMARKS.md).
 async fn checkpoints(read: Readers, write: Writer, file: Option<DbFile>) {
     /// A reader's pass (and its flush) this short leaves the writer few frames to copy.
     const SHORT: Duration = Duration::from_millis(5);
