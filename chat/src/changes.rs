@@ -179,6 +179,7 @@ impl Chat {
         tx.commit().await?;
         // Given back before the conversation's own read takes one.
         drop(reader);
+        self.db().settle_read().await?;
         let has_more = rows.len() > limit;
 
         let mut conversation = None;

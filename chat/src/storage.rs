@@ -24,6 +24,9 @@ use sqlx::{AnyConnection, Connection, Executor};
 use tokio::sync::{MappedMutexGuard, Mutex, MutexGuard};
 
 use crate::Result;
+pub use log::Log;
+
+mod log;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 
@@ -90,32 +93,68 @@ impl Readers {
     }
 }
 
-/// The one connection that writes, taken in turn.
+/// The write connections, taken in turn: one for batches of sends, which commit without
+/// waiting for the disk ([`log`]), and one for every other write, which commits with its own
+/// `fsync`. One lock for both: SQLite lets one transaction write at a time anyway.
 #[derive(Clone)]
-pub struct Writer(Arc<Mutex<Option<AnyConnection>>>);
+pub struct Writer(Arc<WriterState>);
 
-/// The write connection, held until dropped.
+struct WriterState {
+    connections: Mutex<Option<WriteConnections>>,
+    log: Log,
+}
+
+struct WriteConnections {
+    own_flush: AnyConnection,
+    batches: AnyConnection,
+}
+
+/// A write connection, held until dropped.
 pub type WriteGuard<'a> = MappedMutexGuard<'a, AnyConnection>;
 
 impl Writer {
-    fn new(connection: AnyConnection) -> Self {
-        Self(Arc::new(Mutex::new(Some(connection))))
+    fn new(own_flush: AnyConnection, batches: AnyConnection, log: Log) -> Self {
+        Self(Arc::new(WriterState {
+            connections: Mutex::new(Some(WriteConnections { own_flush, batches })),
+            log,
+        }))
     }
 
-    /// Waits for the connection (first come, first served, at most [`WAIT`]) and holds it
-    /// until the guard goes.
+    /// The connection whose commits wait for the disk, once the news of every batch of sends
+    /// before is out (first come, first served, at most [`WAIT`]); held until the guard goes.
     pub async fn acquire(&self) -> sqlx::Result<WriteGuard<'_>> {
-        let guard = tokio::time::timeout(WAIT, self.0.lock())
-            .await
-            .map_err(|_| sqlx::Error::PoolTimedOut)?;
-        MutexGuard::try_map(guard, Option::as_mut).map_err(|_| sqlx::Error::PoolClosed)
+        let guard = self.lock().await?;
+        self.0.log.settle_write().await?;
+        MutexGuard::try_map(guard, |c| c.as_mut().map(|c| &mut c.own_flush))
+            .map_err(|_| sqlx::Error::PoolClosed)
     }
 
-    /// Closes the connection once the writer holding it is done; later writes fail.
+    /// The connection for a batch of sends and the batch's number ([`Log::flush_through`]).
+    pub(crate) async fn acquire_batch(&self) -> sqlx::Result<(WriteGuard<'_>, u64)> {
+        let guard = self.lock().await?;
+        let guard = MutexGuard::try_map(guard, |c| c.as_mut().map(|c| &mut c.batches))
+            .map_err(|_| sqlx::Error::PoolClosed)?;
+        Ok((guard, self.0.log.next()))
+    }
+
+    async fn lock(&self) -> sqlx::Result<MutexGuard<'_, Option<WriteConnections>>> {
+        tokio::time::timeout(WAIT, self.0.connections.lock())
+            .await
+            .map_err(|_| sqlx::Error::PoolTimedOut)
+    }
+
+    /// How far batches of sends have got.
+    pub fn log(&self) -> &Log {
+        &self.0.log
+    }
+
+    /// Closes the connections once the writer holding them is done; later writes fail.
     pub async fn close(&self) {
-        if let Some(connection) = self.0.lock().await.take() {
-            if let Err(e) = connection.close().await {
-                tracing::warn!(error = %e, "closing the write connection failed");
+        if let Some(connections) = self.0.connections.lock().await.take() {
+            for connection in [connections.own_flush, connections.batches] {
+                if let Err(e) = connection.close().await {
+                    tracing::warn!(error = %e, "closing a write connection failed");
+                }
             }
         }
     }
@@ -146,7 +185,13 @@ impl Db {
             let mut migrator = open(url, &[pragmas]).await?;
             SQLITE_MIGRATIONS.run(&mut migrator).await?;
             migrator.close().await?;
-            let write = Writer::new(open(url, &[pragmas, crate::messages::WRITER_SETUP]).await?);
+            let own_flush = open(url, &[pragmas]).await?;
+            let mut batches = open(url, &[pragmas, crate::messages::WRITER_SETUP]).await?;
+            let wal = wal_file(&mut batches).await?;
+            if wal.is_some() {
+                batches.execute("PRAGMA synchronous = NORMAL").await?;
+            }
+            let write = Writer::new(own_flush, batches, Log::new(wal));
             let read = Readers::open(url, pragmas).await?;
             let file = path.and_then(DbFile::open);
             tokio::spawn(checkpoints(read.clone(), write.clone(), file));
@@ -158,8 +203,19 @@ impl Db {
         }
     }
 
-    /// Readiness: can we still run a query?
+    /// Waits until everything a read made before now could have seen is on disk ([`Log`]):
+    /// called after reading what batches of sends write, before answering with it.
+    pub async fn settle_read(&self) -> Result<()> {
+        Ok(self.write.log().settle_read().await?)
+    }
+
+    /// Readiness: can we still run a query, and promise that writes last?
     pub async fn ping(&self) -> Result<()> {
+        if !self.write.log().healthy() {
+            return Err(crate::Error::internal(
+                "a flush of the write-ahead log failed",
+            ));
+        }
         sqlx::query("SELECT 1")
             .execute(&mut *self.read.acquire().await?)
             .await?;
@@ -209,6 +265,26 @@ async fn checkpoints(read: Readers, write: Writer, file: Option<DbFile>) {
             Ok(()) => {}
             Err(sqlx::Error::PoolClosed) => return,
             Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
+        }
+    }
+}
+
+/// The write-ahead log of the database `connection` is on (the file SQLite itself opened, not
+/// one guessed from the URL), opened for good like [`DbFile`]; none for an in-memory database.
+async fn wal_file(connection: &mut AnyConnection) -> sqlx::Result<Option<&'static File>> {
+    use sqlx::Row;
+    let file: String = sqlx::query("SELECT file FROM pragma_database_list WHERE name = 'main'")
+        .fetch_one(&mut *connection)
+        .await?
+        .try_get("file")?;
+    if file.is_empty() {
+        return Ok(None);
+    }
+    match File::open(format!("{file}-wal")) {
+        Ok(wal) => Ok(Some(Box::leak(Box::new(wal)))),
+        Err(e) => {
+            tracing::warn!(error = %e, %file, "the log cannot be flushed beside the writer");
+            Ok(None)
         }
     }
 }
@@ -312,15 +388,27 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_write_waits_a_bounded_time_for_the_connection() {
         install_default_drivers();
-        let Ok(connection) = AnyConnection::connect("sqlite::memory:").await else {
+        let (Ok(one), Ok(other)) = (
+            AnyConnection::connect("sqlite::memory:").await,
+            AnyConnection::connect("sqlite::memory:").await,
+        ) else {
             panic!("an in-memory database opens");
         };
-        let writer = Writer::new(connection);
+        let writer = Writer::new(one, other, Log::new(None));
         let held = writer.acquire().await;
         assert!(held.is_ok());
-        let waited = writer.acquire().await;
+        let waited = writer.acquire_batch().await;
         assert!(matches!(waited, Err(sqlx::Error::PoolTimedOut)));
         drop(held);
+        let batch = writer.acquire_batch().await;
+        assert!(matches!(batch, Ok((_, 1))));
+        drop(batch);
+        // The batch was never announced: a write of its own waits for that, a bounded time.
+        assert!(matches!(
+            writer.acquire().await,
+            Err(sqlx::Error::PoolTimedOut)
+        ));
+        writer.log().announced(1);
         assert!(writer.acquire().await.is_ok());
         writer.close().await;
         assert!(matches!(

@@ -227,6 +227,7 @@ impl Chat {
             }
         };
         drop(conn);
+        self.db().settle_read().await?;
         let next_cursor = if rows.len() > limit {
             rows.truncate(limit);
             snapshots.truncate(limit);

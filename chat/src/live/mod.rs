@@ -287,6 +287,7 @@ impl Chat {
         .bind(id.0)
         .fetch_all(&mut *self.db().read.acquire().await?)
         .await?;
+        self.db().settle_read().await?;
         let mut by_unread: HashMap<i64, Vec<UserId>> = HashMap::new();
         for row in &rows {
             let ids: Option<String> = row.try_get("ids")?;

@@ -87,6 +87,7 @@ impl Chat {
             .fetch_all(&mut *reader)
             .await?;
         drop(reader);
+        self.db().settle_read().await?;
         let has_more = rows.len() > limit;
         let mut messages = rows
             .iter()

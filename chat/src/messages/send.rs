@@ -4,8 +4,9 @@
 //! load, the sends that arrive while a batch commits share the next commit, so throughput grows
 //! with load instead of queueing behind one `fsync` per message (BENCHMARKS.md).
 //!
-//! Nobody hears of a send before its batch is committed: replies and live news go out after the
-//! commit, news in commit order while the write connection is still held. A send that fails its
+//! Nobody hears of a send before its batch is committed and on disk: replies and live news go
+//! out once a flush of the log covers the batch, news in commit order
+//! ([`crate::storage::Log`]). A send that fails its
 //! checks (not a member, `client_id` used elsewhere) fails before it writes anything, so the
 //! others in its batch go ahead; a storage error fails the whole batch, and nothing of it is
 //! stored or announced.
@@ -25,6 +26,8 @@ use crate::{Chat, Error, Result};
 const MAX_BATCH: usize = 256;
 /// Sends waiting for the writer; past this, callers wait (backpressure, not memory growth).
 pub(crate) const QUEUE: usize = 4096;
+/// Committed batches waiting for a flush of the log; past this, the writer waits.
+const IN_FLUSH: usize = 64;
 
 /// A send on its way to the writer task.
 pub(crate) struct SendJob {
@@ -71,40 +74,81 @@ impl Chat {
         answer.await.map_err(|_| stopped())?
     }
 
-    /// The writer task: one batch at a time, for as long as the service lives.
+    /// The writer task: one batch at a time, for as long as the service lives. Each batch
+    /// goes on to [`Chat::announce_batches`] as soon as it is committed, and the next one is
+    /// written while the log is flushed.
     pub(crate) async fn write_sends(self, mut jobs: mpsc::Receiver<SendJob>) {
+        let (written, announce) = mpsc::channel(IN_FLUSH);
+        tokio::spawn(self.clone().announce_batches(announce));
         let mut batch = Vec::with_capacity(MAX_BATCH);
         while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
-            self.write_batch(&mut batch).await;
+            let (mut writer, number) = match self.db().write.acquire_batch().await {
+                Ok(held) => held,
+                Err(e) => {
+                    fail_all(&mut batch, &e.into());
+                    continue;
+                }
+            };
+            let outcomes = store(&mut writer, &batch).await;
+            drop(writer);
+            let jobs = std::mem::replace(&mut batch, Vec::with_capacity(MAX_BATCH));
+            let done = Written {
+                number,
+                jobs,
+                outcomes,
+            };
+            if let Err(mpsc::error::SendError(mut done)) = written.send(done).await {
+                fail_all(
+                    &mut done.jobs,
+                    &Error::internal("the announcer has stopped"),
+                );
+            }
         }
     }
 
-    async fn write_batch(&self, batch: &mut Vec<SendJob>) {
-        let mut writer = match self.db().write.acquire().await {
-            Ok(writer) => writer,
-            Err(e) => return fail_all(batch, &e.into()),
-        };
-        let outcomes = match store(&mut writer, batch).await {
-            Ok(outcomes) => outcomes,
-            Err(e) => return fail_all(batch, &e),
-        };
-        // News in commit order, while the write connection is still held.
-        for outcome in outcomes.iter().flatten() {
-            if outcome.sent.created {
-                let message = &outcome.sent.message;
-                let event = ServerEvent::MessageNew {
-                    message: message.clone(),
-                    version: outcome.sent.version,
-                };
-                self.publish_message(event, message, &outcome.audience);
+    /// Tells of each batch once a flush of the log covers it, in commit order: the news of
+    /// its new messages, then each sender's answer.
+    async fn announce_batches(self, mut written: mpsc::Receiver<Written>) {
+        let log = self.db().write.log();
+        while let Some(Written {
+            number,
+            mut jobs,
+            outcomes,
+        }) = written.recv().await
+        {
+            let outcomes = match log.flush_through(number).await {
+                Ok(()) => outcomes,
+                Err(e) => Err(e.into()),
+            };
+            match outcomes {
+                Ok(outcomes) => {
+                    for outcome in outcomes.iter().flatten() {
+                        if outcome.sent.created {
+                            let message = &outcome.sent.message;
+                            let event = ServerEvent::MessageNew {
+                                message: message.clone(),
+                                version: outcome.sent.version,
+                            };
+                            self.publish_message(event, message, &outcome.audience);
+                        }
+                    }
+                    for (job, outcome) in jobs.drain(..).zip(outcomes) {
+                        // A caller that went away (a closed request) no longer wants the answer.
+                        let _ = job.reply.send(outcome.map(|stored| stored.sent));
+                    }
+                }
+                Err(e) => fail_all(&mut jobs, &e),
             }
-        }
-        drop(writer);
-        for (job, outcome) in batch.drain(..).zip(outcomes) {
-            // A caller that went away (a closed request) no longer wants the answer.
-            let _ = job.reply.send(outcome.map(|stored| stored.sent));
+            log.announced(number);
         }
     }
+}
+
+/// A committed batch on its way to be announced.
+struct Written {
+    number: u64,
+    jobs: Vec<SendJob>,
+    outcomes: Result<Vec<Result<Stored>>>,
 }
 
 /// Every send of a failed batch gets the error; none of them was stored.
