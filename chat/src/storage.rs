@@ -3,9 +3,10 @@
 //! Queries use `?` placeholders (SQLite and MySQL natively).
 //!
 //! SQLite allows one writer at a time; rather than let concurrent transactions fight over the
-//! lock (and fail with `SQLITE_BUSY` when a read transaction upgrades), writes go through one
-//! connection ([`Writer`]) and reads through a few others ([`Readers`]). WAL lets them run side
-//! by side.
+//! lock (and fail with `SQLITE_BUSY` when a read transaction upgrades), writes take turns on
+//! one lock ([`Writer`]: a connection for batches of sends, flushed beside the writer by
+//! [`Log`], and one for the rest) and reads go through a few others ([`Readers`]). WAL lets
+//! them run side by side.
 //!
 //! Neither is sqlx's pool: it checks each connection given back with a round trip to SQLite's
 //! thread (a ping on release), which cost CPU on every query and, for the writer, delayed the

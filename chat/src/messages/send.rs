@@ -1,15 +1,14 @@
 //! Sending, with group commit. Every send goes to one writer task, which takes all the sends
-//! waiting at that moment (up to [`MAX_BATCH`]) and stores them in one transaction: one
-//! `fsync` for the lot instead of one each. Alone, a send is written at once as before; under
-//! load, the sends that arrive while a batch commits share the next commit, so throughput grows
+//! waiting at that moment (up to [`MAX_BATCH`]) and stores them in one transaction, and one
+//! flush of the log covers every batch committed while the one before it ran: alone, a send is
+//! written and flushed at once; under load, sends share commits and flushes, so throughput grows
 //! with load instead of queueing behind one `fsync` per message (BENCHMARKS.md).
 //!
 //! Nobody hears of a send before its batch is committed and on disk: replies and live news go
 //! out once a flush of the log covers the batch, news in commit order
-//! ([`crate::storage::Log`]). A send that fails its
-//! checks (not a member, `client_id` used elsewhere) fails before it writes anything, so the
-//! others in its batch go ahead; a storage error fails the whole batch, and nothing of it is
-//! stored or announced.
+//! ([`crate::storage::Log`]). A send that fails its checks (not a member, `client_id` used
+//! elsewhere) fails before it writes anything, so the others in its batch go ahead; a storage
+//! error fails the whole batch, and nothing of it is stored or announced.
 
 use protocol::{
     ClientMsgId, ConversationId, Message, MessageBody, MessageId, SendMessage, ServerEvent, UserId,
