@@ -79,7 +79,7 @@ impl Chat {
     pub(crate) async fn write_sends(self, mut jobs: mpsc::Receiver<SendJob>) {
         let (written, announce) = mpsc::channel(IN_FLUSH);
         tokio::spawn(self.clone().announce_batches(announce));
-        let mut batch = Vec::with_capacity(MAX_BATCH);
+        let mut batch = Vec::new();
         while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
             let (mut writer, number) = match self.db().write.acquire_batch().await {
                 Ok(held) => held,
@@ -90,7 +90,8 @@ impl Chat {
             };
             let outcomes = store(&mut writer, &batch).await;
             drop(writer);
-            let jobs = std::mem::replace(&mut batch, Vec::with_capacity(MAX_BATCH));
+            // Handed on with the batch; the next one grows to its own size.
+            let jobs = std::mem::take(&mut batch);
             let done = Written {
                 number,
                 jobs,
