@@ -271,8 +271,8 @@ async fn checkpoints(read: Readers, write: Writer, file: Option<DbFile>) {
 }
 
 /// The write-ahead log of the database `connection` is on (the file SQLite itself opened, not
-/// one guessed from the URL), opened for good like [`DbFile`]; none for an in-memory database.
-async fn wal_file(connection: &mut AnyConnection) -> sqlx::Result<Option<&'static File>> {
+/// one guessed from the URL), opened for good; none for an in-memory database.
+async fn wal_file(connection: &mut AnyConnection) -> sqlx::Result<Option<DbFile>> {
     use sqlx::Row;
     let file: String = sqlx::query("SELECT file FROM pragma_database_list WHERE name = 'main'")
         .fetch_one(&mut *connection)
@@ -281,34 +281,31 @@ async fn wal_file(connection: &mut AnyConnection) -> sqlx::Result<Option<&'stati
     if file.is_empty() {
         return Ok(None);
     }
-    match File::open(format!("{file}-wal")) {
-        Ok(wal) => Ok(Some(Box::leak(Box::new(wal)))),
-        Err(e) => {
-            tracing::warn!(error = %e, %file, "the log cannot be flushed beside the writer");
-            Ok(None)
-        }
-    }
+    Ok(DbFile::open(Path::new(&format!("{file}-wal"))))
 }
 
-/// The database file, opened once more to flush it from a thread of our own.
-#[derive(Clone, Copy)]
+/// A file of the database (the database itself, or its write-ahead log), opened once more to
+/// flush it from a thread of our own.
+#[derive(Clone, Copy, Debug)]
 struct DbFile(&'static File);
 
 impl DbFile {
     /// Opens the file for good: closing any descriptor of a file drops every POSIX lock this
     /// process holds on it, SQLite's own included, so this one is never closed. Without it
-    /// (a path SQLite reads differently), the writer's pass flushes everything as before.
+    /// (a path SQLite reads differently), SQLite's own commits and checkpoints flush it as
+    /// before.
     fn open(path: &Path) -> Option<Self> {
         match File::open(path) {
             Ok(file) => Some(Self(Box::leak(Box::new(file)))),
             Err(e) => {
-                tracing::warn!(error = %e, path = %path.display(), "the database file cannot be flushed beside the writer");
+                tracing::warn!(error = %e, path = %path.display(), "a database file cannot be flushed beside the writer");
                 None
             }
         }
     }
 
-    /// Writes back what checkpoints copied into the file (`fdatasync`).
+    /// Writes back what was written to the file (`fdatasync`): what checkpoints copied into
+    /// the database, what batches of sends appended to the log.
     async fn flush(self) -> sqlx::Result<()> {
         tokio::task::spawn_blocking(move || self.0.sync_data())
             .await

@@ -116,11 +116,8 @@ impl Chat {
             outcomes,
         }) = written.recv().await
         {
-            let outcomes = match log.flush_through(number).await {
-                Ok(()) => outcomes,
-                Err(e) => Err(e.into()),
-            };
-            match outcomes {
+            let flushed = log.flush_through(number).await.map_err(Error::from);
+            match flushed.and(outcomes) {
                 Ok(outcomes) => {
                     for outcome in outcomes.iter().flatten() {
                         if outcome.sent.created {

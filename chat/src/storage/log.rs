@@ -14,20 +14,19 @@
 //! Batches are numbered: a batch takes its number before its statement runs, so any read that
 //! sees its commit finds at least that number when it looks afterwards.
 
-use std::fs::File;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use tokio::sync::watch;
 
-use super::WAIT;
+use super::{DbFile, WAIT};
 
 /// How far batches of sends have got: written, flushed, announced.
 #[derive(Debug)]
 pub struct Log {
-    /// The `-wal` file, opened once more to flush it from a thread of our own and never closed
-    /// (see `DbFile`). None when it cannot be opened (an in-memory database): batches then
-    /// commit with their own flush like every other write.
-    wal: Option<&'static File>,
+    /// The `-wal` file, opened once more to flush it from a thread of our own. None when it
+    /// cannot be opened (an in-memory database): batches then commit with their own flush like
+    /// every other write.
+    wal: Option<DbFile>,
     /// The last batch number taken.
     written: AtomicU64,
     /// The last batch known to be on disk.
@@ -40,7 +39,7 @@ pub struct Log {
 }
 
 impl Log {
-    pub(super) fn new(wal: Option<&'static File>) -> Self {
+    pub(super) fn new(wal: Option<DbFile>) -> Self {
         Self {
             wal,
             written: AtomicU64::new(0),
@@ -67,11 +66,7 @@ impl Log {
         }
         let upto = self.written.load(Ordering::SeqCst);
         if let Some(wal) = self.wal {
-            let flushed = tokio::task::spawn_blocking(move || wal.sync_data())
-                .await
-                .map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))
-                .and_then(|flushed| flushed.map_err(sqlx::Error::Io));
-            if let Err(e) = flushed {
+            if let Err(e) = wal.flush().await {
                 self.failed.store(true, Ordering::SeqCst);
                 tracing::error!(error = %e, "flushing the write-ahead log failed; writes stop");
                 return Err(e);
