@@ -90,6 +90,7 @@ impl Chat {
             };
             let outcomes = store(&mut writer, &batch).await;
             drop(writer);
+            self.db().write.log().committed(number);
             // Handed on with the batch; the next one grows to its own size.
             let jobs = std::mem::take(&mut batch);
             let done = Written {

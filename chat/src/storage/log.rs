@@ -12,7 +12,9 @@
 //!   `fsync`, on a connection of its own, once the news of the batches before it is out.
 //!
 //! Batches are numbered: a batch takes its number before its statement runs, so any read that
-//! sees its commit finds at least that number when it looks afterwards.
+//! sees its commit finds at least that number when it looks afterwards. A flush covers only
+//! the batches whose statement had finished when it started: one still running when the flush
+//! began may write after it.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -28,7 +30,9 @@ pub struct Log {
     /// every other write.
     wal: Option<DbFile>,
     /// The last batch number taken.
-    written: AtomicU64,
+    numbered: AtomicU64,
+    /// The last batch whose statement has finished (its commit is written, not yet flushed).
+    committed: AtomicU64,
     /// The last batch known to be on disk.
     durable: watch::Sender<u64>,
     /// The last batch whose news and answers have gone out.
@@ -42,7 +46,8 @@ impl Log {
     pub(super) fn new(wal: Option<DbFile>) -> Self {
         Self {
             wal,
-            written: AtomicU64::new(0),
+            numbered: AtomicU64::new(0),
+            committed: AtomicU64::new(0),
             durable: watch::Sender::new(0),
             announced: watch::Sender::new(0),
             failed: AtomicBool::new(false),
@@ -51,12 +56,18 @@ impl Log {
 
     /// The next batch's number; taken with the write connection held, before its statement.
     pub(super) fn next(&self) -> u64 {
-        self.written.fetch_add(1, Ordering::SeqCst) + 1
+        self.numbered.fetch_add(1, Ordering::SeqCst) + 1
     }
 
-    /// Returns once batch `number` is on disk: at once when a flush since has covered it, else
-    /// after flushing the log, which covers every batch written so far. Called by one task,
-    /// in batch order.
+    /// Batch `number`'s statement has finished: a flush that starts from now on covers it.
+    /// Called by the writer, in batch order.
+    pub fn committed(&self, number: u64) {
+        self.committed.store(number, Ordering::SeqCst);
+    }
+
+    /// Returns once batch `number` (committed) is on disk: at once when a flush since has
+    /// covered it, else after flushing the log, which covers every batch committed so far.
+    /// Called by one task, in batch order.
     pub async fn flush_through(&self, number: u64) -> sqlx::Result<()> {
         if self.failed.load(Ordering::SeqCst) {
             return Err(failed());
@@ -64,7 +75,11 @@ impl Log {
         if *self.durable.borrow() >= number {
             return Ok(());
         }
-        let upto = self.written.load(Ordering::SeqCst);
+        let upto = self.committed.load(Ordering::SeqCst);
+        debug_assert!(
+            upto >= number,
+            "batch {number} flushed before it was committed"
+        );
         if let Some(wal) = self.wal {
             if let Err(e) = wal.flush().await {
                 self.failed.store(true, Ordering::SeqCst);
@@ -85,13 +100,13 @@ impl Log {
     /// its own then tells its news after theirs. Taken with the write connection held, so no
     /// batch is written meanwhile.
     pub(super) async fn settle_write(&self) -> sqlx::Result<()> {
-        wait(&self.announced, self.written.load(Ordering::SeqCst)).await
+        wait(&self.announced, self.numbered.load(Ordering::SeqCst)).await
     }
 
     /// Waits until everything a read made before this call could have seen is on disk. Called
     /// after reading messages or positions a batch may have written, before answering.
     pub async fn settle_read(&self) -> sqlx::Result<()> {
-        let upto = self.written.load(Ordering::SeqCst);
+        let upto = self.numbered.load(Ordering::SeqCst);
         if self.failed.load(Ordering::SeqCst) && *self.durable.borrow() < upto {
             return Err(failed());
         }
@@ -137,20 +152,27 @@ mod tests {
         assert!(log.settle_read().await.is_ok());
         let first = log.next();
         let second = log.next();
+        let third = log.next();
         let read = log.settle_read();
         tokio::pin!(read);
         assert!(futures::poll!(read.as_mut()).is_pending());
-        // One flush covers every batch written before it.
+        log.committed(first);
+        log.committed(second);
+        // One flush covers every batch committed before it...
         assert!(log.flush_through(first).await.is_ok());
+        assert_eq!(*log.durable.borrow(), second);
+        // ...but not one whose statement was still running: it may write after the flush.
+        assert!(futures::poll!(read.as_mut()).is_pending());
+        log.committed(third);
+        assert!(log.flush_through(third).await.is_ok());
         assert!(futures::poll!(read.as_mut()).is_ready());
-        assert!(log.flush_through(second).await.is_ok());
-        assert_eq!(*log.durable.borrow(), 2);
     }
 
     #[tokio::test]
     async fn a_write_of_its_own_waits_until_earlier_batches_are_announced() {
         let log = Log::new(None);
         let number = log.next();
+        log.committed(number);
         assert!(log.flush_through(number).await.is_ok());
         let settle = log.settle_write();
         tokio::pin!(settle);
