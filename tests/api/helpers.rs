@@ -13,7 +13,7 @@ pub struct TestApp {
     pub client: Client,
     /// Stops the server as SIGTERM would (`Application::shutdown_token`).
     stop: std::sync::Arc<dyn Fn() + Send + Sync>,
-    _dir: TempDir,
+    _dir: Option<TempDir>,
 }
 
 pub fn test_config(dir: &TempDir) -> Config {
@@ -39,16 +39,24 @@ impl TestApp {
         let addr = app.addr();
         let token = app.shutdown_token();
         tokio::spawn(app.run_until_stopped());
+        let mut app = Self::at(format!("http://{addr}"));
+        app.stop = std::sync::Arc::new(move || token.cancel());
+        app._dir = Some(dir);
+        app
+    }
+
+    /// A server already running at `base` (another process, which the caller stops).
+    pub fn at(base: String) -> Self {
         Self {
-            base: format!("http://{addr}"),
+            base,
             // A request that hangs fails its test instead of the whole run.
             client: Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .timeout(std::time::Duration::from_secs(60))
                 .build()
                 .expect("client"),
-            stop: std::sync::Arc::new(move || token.cancel()),
-            _dir: dir,
+            stop: std::sync::Arc::new(|| {}),
+            _dir: None,
         }
     }
 
