@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
+use futures::{SinkExt, StreamExt};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -19,8 +19,10 @@ use tokio_tungstenite::tungstenite::Message as Frame;
 
 use crate::helpers::{Person, TestApp, TEST_SECRET};
 
-/// Sending tasks: enough that batches hold several sends and commits overlap flushes.
+/// Sending tasks over REST: enough that batches hold several sends and commits overlap flushes.
 const SENDERS: usize = 8;
+/// Sockets sending at the same time (each at its own rate limit's pace).
+const SOCKETS: usize = 4;
 
 /// The interposing library, built for this test (its own target directory: `cargo test`
 /// holds the lock of the one it builds in until every test has run).
@@ -104,14 +106,22 @@ impl Drop for Server {
     }
 }
 
-/// Every `message:new` `who`'s socket gets until it ends, by message id.
-async fn watch(app: &TestApp, who: &Person, seen: Arc<Mutex<HashMap<i64, Value>>>) {
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn socket(app: &TestApp, who: &Person) -> Socket {
     let mut request = app.ws_url().into_client_request().unwrap();
     let auth = format!("Bearer {}", who.token).parse().unwrap();
     request.headers_mut().insert("authorization", auth);
-    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+    let (socket, _) = tokio_tungstenite::connect_async(request)
         .await
         .expect("socket");
+    socket
+}
+
+/// Every `message:new` `who`'s socket gets until it ends, by message id.
+async fn watch(app: &TestApp, who: &Person, seen: Arc<Mutex<HashMap<i64, Value>>>) {
+    let mut socket = socket(app, who).await;
     while let Some(Ok(frame)) = socket.next().await {
         if let Frame::Text(text) = frame {
             let event: Value = serde_json::from_str(text.as_str()).unwrap();
@@ -126,6 +136,37 @@ async fn watch(app: &TestApp, who: &Person, seen: Arc<Mutex<HashMap<i64, Value>>
 
 fn seq(message: &Value) -> i64 {
     message["seq"].as_i64().unwrap()
+}
+
+/// Sends over a socket of `who`'s, one message after another at the socket's allowed pace,
+/// until the socket ends; each `message:ack` goes to `acked`.
+async fn send_over_socket(app: &TestApp, who: &Person, id: i64, acked: Arc<Mutex<Vec<Value>>>) {
+    let mut socket = socket(app, who).await;
+    let device = uuid::Uuid::new_v4();
+    for i in 0.. {
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        let frame = json!({"event": "message:send", "data": {
+            "conversation_id": id, "client_id": format!("{device}-{i}"), "body": format!("{device}/{i}"),
+        }});
+        if socket.send(Frame::text(frame.to_string())).await.is_err() {
+            return;
+        }
+        loop {
+            let Some(Ok(frame)) = socket.next().await else {
+                return;
+            };
+            let Frame::Text(text) = frame else { continue };
+            let event: Value = serde_json::from_str(text.as_str()).unwrap();
+            match event["event"].as_str() {
+                Some("message:ack") => {
+                    acked.lock().unwrap().push(event["data"]["message"].clone());
+                    break;
+                }
+                Some("error") => panic!("a send over the socket failed: {event}"),
+                _ => {}
+            }
+        }
+    }
 }
 
 /// Every message of conversation `id`, by message id, newest page first.
@@ -166,6 +207,7 @@ async fn every_message_anyone_was_told_of_survives_a_power_cut() {
     });
     // Until the cut, every sender sends one message after another; each answer is an ack.
     let acked = Arc::new(Mutex::new(Vec::new()));
+    let acked_over_socket = Arc::new(Mutex::new(Vec::new()));
     let senders: Vec<_> = (0..SENDERS)
         .map(|sender| {
             let app = TestApp::at(app.base.clone());
@@ -188,6 +230,11 @@ async fn every_message_anyone_was_told_of_survives_a_power_cut() {
                 }
             })
         })
+        .chain((0..SOCKETS).map(|_| {
+            let app = TestApp::at(app.base.clone());
+            let (ann, acked) = (ann.clone(), acked_over_socket.clone());
+            tokio::spawn(async move { send_over_socket(&app, &ann, id, acked).await })
+        }))
         .collect();
     // Meanwhile bob reads up to the newest message he has been told of; each 204 is an ack.
     let read = Arc::new(Mutex::new(0));
@@ -218,7 +265,14 @@ async fn every_message_anyone_was_told_of_survives_a_power_cut() {
     }
     watcher.await.unwrap();
 
-    let acked = std::mem::take(&mut *acked.lock().unwrap());
+    let mut acked = std::mem::take(&mut *acked.lock().unwrap());
+    let over_socket = std::mem::take(&mut *acked_over_socket.lock().unwrap());
+    assert!(
+        over_socket.len() >= 10,
+        "only {} socket acks",
+        over_socket.len()
+    );
+    acked.extend(over_socket);
     let delivered = std::mem::take(&mut *delivered.lock().unwrap());
     let read = *read.lock().unwrap();
     eprintln!(
