@@ -14,7 +14,6 @@ use std::time::{Duration, Instant};
 use futures::{SinkExt, StreamExt};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message as Frame;
 
 use crate::helpers::{Person, TestApp, TEST_SECRET};
@@ -109,10 +108,10 @@ impl Drop for Server {
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
+/// A socket of `who`'s that, unlike [`TestApp::connect`]'s, just ends when the server goes.
 async fn socket(app: &TestApp, who: &Person) -> Socket {
-    let mut request = app.ws_url().into_client_request().unwrap();
-    let auth = format!("Bearer {}", who.token).parse().unwrap();
-    request.headers_mut().insert("authorization", auth);
+    let auth = format!("Bearer {}", who.token);
+    let request = app.ws_request(&[("authorization", &auth)]);
     let (socket, _) = tokio_tungstenite::connect_async(request)
         .await
         .expect("socket");

@@ -8,7 +8,7 @@
 //! root or a device mapper. Syncs are serialised while it is loaded, and each write is copied:
 //! it is for tests, not for speed.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::ffi::c_void;
 use std::fs::{File, OpenOptions};
 use std::os::unix::ffi::OsStrExt;
@@ -45,7 +45,7 @@ fn config() -> Option<&'static Config> {
 }
 
 /// Changes made since the last sync, by file.
-static PENDING: Mutex<Option<HashMap<PathBuf, Vec<Op>>>> = Mutex::new(None);
+static PENDING: Mutex<BTreeMap<PathBuf, Vec<Op>>> = Mutex::new(BTreeMap::new());
 /// Held from a sync's start until its changes are copied, so copies land in order.
 static SYNCING: Mutex<()> = Mutex::new(());
 
@@ -55,36 +55,30 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// The watched file `fd` is open on, if any.
-fn watched(fd: c_int) -> Option<PathBuf> {
+/// The watched file `fd` is open on, if any: one directly in the watched directory, as the
+/// copies are kept side by side under the file's name.
+fn watched(fd: c_int) -> Option<(&'static Config, PathBuf)> {
     let config = config()?;
     let path = std::fs::read_link(format!("/proc/self/fd/{fd}")).ok()?;
-    path.starts_with(&config.watch).then_some(path)
+    (path.parent() == Some(config.watch.as_path())).then_some((config, path))
 }
 
 fn record(fd: c_int, op: impl FnOnce() -> Op) {
-    if let Some(path) = watched(fd) {
-        lock(&PENDING)
-            .get_or_insert_with(HashMap::new)
-            .entry(path)
-            .or_default()
-            .push(op());
+    if let Some((_, path)) = watched(fd) {
+        lock(&PENDING).entry(path).or_default().push(op());
     }
 }
 
 /// Runs a real sync of `fd`; once it succeeds, what was pending before it began is copied.
 fn sync(fd: c_int, real: impl FnOnce() -> c_int) -> c_int {
-    let Some(path) = watched(fd) else {
+    let Some((config, path)) = watched(fd) else {
         return real();
     };
     let _syncing = lock(&SYNCING);
-    let ops = lock(&PENDING)
-        .get_or_insert_with(HashMap::new)
-        .remove(&path)
-        .unwrap_or_default();
+    let ops = lock(&PENDING).remove(&path).unwrap_or_default();
     let result = real();
     if result == 0 && path.is_file() {
-        if let Err(e) = copy(&path, ops) {
+        if let Err(e) = copy(config, &path, ops) {
             eprintln!("powercut: copying {} failed: {e}", path.display());
             std::process::abort();
         }
@@ -92,10 +86,7 @@ fn sync(fd: c_int, real: impl FnOnce() -> c_int) -> c_int {
     result
 }
 
-fn copy(path: &Path, ops: Vec<Op>) -> std::io::Result<()> {
-    let Some(config) = config() else {
-        return Ok(());
-    };
+fn copy(config: &Config, path: &Path, ops: Vec<Op>) -> std::io::Result<()> {
     let name = path.file_name().unwrap_or_default();
     let shadow: File = OpenOptions::new()
         .create(true)
@@ -189,9 +180,7 @@ pub unsafe extern "C" fn unlink(path: *const libc::c_char) -> c_int {
         if let (Some(config), Some(dir), Some(file)) = (config(), path.parent(), path.file_name()) {
             if std::fs::canonicalize(dir).is_ok_and(|dir| dir == config.watch) {
                 let _syncing = lock(&SYNCING);
-                if let Some(pending) = lock(&PENDING).as_mut() {
-                    pending.remove(&config.watch.join(file));
-                }
+                lock(&PENDING).remove(&config.watch.join(file));
                 let _ = std::fs::remove_file(config.shadow.join(file));
             }
         }
