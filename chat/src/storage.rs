@@ -130,7 +130,7 @@ impl Writer {
             .map_err(|_| sqlx::Error::PoolClosed)
     }
 
-    /// The connection for a batch of sends and the batch's number ([`Log::flush_through`]).
+    /// The connection for a batch of sends and the batch's number ([`Log::durable`]).
     pub(crate) async fn acquire_batch(&self) -> sqlx::Result<(WriteGuard<'_>, u64)> {
         let guard = self.lock().await?;
         let guard = MutexGuard::try_map(guard, |c| c.as_mut().map(|c| &mut c.batches))
@@ -305,9 +305,14 @@ impl DbFile {
     }
 
     /// Writes back what was written to the file (`fdatasync`): what checkpoints copied into
-    /// the database, what batches of sends appended to the log.
+    /// the database, what batches of sends appended to the log. Blocks the thread.
+    fn sync(self) -> std::io::Result<()> {
+        self.0.sync_data()
+    }
+
+    /// [`DbFile::sync`] on a thread for blocking work.
     async fn flush(self) -> sqlx::Result<()> {
-        tokio::task::spawn_blocking(move || self.0.sync_data())
+        tokio::task::spawn_blocking(move || self.sync())
             .await
             .map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))?
             .map_err(sqlx::Error::Io)

@@ -117,7 +117,7 @@ impl Chat {
             outcomes,
         }) = written.recv().await
         {
-            let flushed = log.flush_through(number).await.map_err(Error::from);
+            let flushed = log.durable(number).await.map_err(Error::from);
             match flushed.and(outcomes) {
                 Ok(outcomes) => {
                     for outcome in outcomes.iter().flatten() {
