@@ -159,12 +159,12 @@ impl Log {
 
     /// Waits until everything a read made before this call could have seen is on disk. Called
     /// after reading messages or positions a batch may have written, before answering.
+    /// Bounded by [`WAIT`]; a failed flush fails it at once.
     pub async fn settle_read(&self) -> sqlx::Result<()> {
         let upto = self.0.numbered.load(Ordering::SeqCst);
-        if self.0.failed.load(Ordering::SeqCst) && *self.0.durable.borrow() < upto {
-            return Err(failed_flush());
-        }
-        wait(&self.0.durable, upto).await
+        tokio::time::timeout(WAIT, self.durable(upto))
+            .await
+            .map_err(|_| sqlx::Error::PoolTimedOut)?
     }
 
     /// False once a flush has failed: the server can no longer promise durable writes.
