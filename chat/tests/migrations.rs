@@ -1,7 +1,8 @@
 //! A database written before migration 0008 (every message also a "message_new" row of the
 //! change record, the oldest messages without a version of their own) reads back the same
 //! after it: a client catching up from any version gets every change exactly once, in order,
-//! and resends are answered with the versions their messages had.
+//! and resends are answered with the versions their messages had. Migration 0009 (message ids
+//! without `autoincrement`) keeps every id, and new ones go on after the largest.
 
 #![allow(clippy::unwrap_used)]
 
@@ -182,7 +183,18 @@ async fn a_database_from_before_0008_catches_clients_up_as_before() {
     // The numbering goes on where it was, and a catch-up finds the new message among the rest.
     let sent = resend(ann, group, "c-new").await.unwrap();
     assert!(sent.created);
-    assert_eq!((sent.message.seq, sent.version), (6, 11));
+    assert_eq!(
+        (sent.message.id.0, sent.message.seq, sent.version),
+        (7, 6, 11)
+    );
+    let counted: Vec<(String,)> = sqlx::query_as("SELECT name FROM sqlite_sequence ORDER BY 1")
+        .fetch_all(&mut *chat.db().read.acquire().await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        counted,
+        [("conversations".to_owned(),), ("users".to_owned(),)]
+    );
     chat.mark_read(bob, group, 6).await.unwrap();
     expected.insert(5, (1, 12, 6));
     assert_eq!(positions().await, expected);
