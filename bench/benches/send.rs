@@ -1,6 +1,6 @@
 //! A send as the user waits for it: `Chat::send_message` on a real SQLite file with the
 //! server's durable settings, so each figure includes seq allocation, the insert, the change
-//! record and the commit's fsync. Sixteen sends at once show group commit: the writer task
+//! record and the commit's fsync. Sixteen sends at once show group commit: the writer thread
 //! stores whatever is queued in one transaction, so they share a commit instead of queueing
 //! behind sixteen.
 

@@ -28,6 +28,9 @@ pub enum Error {
     TooManyConnections,
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// From the connection batches of sends are written on (`storage::Db::connect`).
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     #[error("migration error: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("internal error: {0}")]
@@ -43,7 +46,9 @@ impl Error {
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::Conflict(_) => ErrorCode::Conflict,
             Self::RateLimited { .. } | Self::TooManyConnections => ErrorCode::RateLimited,
-            Self::Database(_) | Self::Migrate(_) | Self::Internal(_) => ErrorCode::Internal,
+            Self::Database(_) | Self::Sqlite(_) | Self::Migrate(_) | Self::Internal(_) => {
+                ErrorCode::Internal
+            }
         }
     }
 

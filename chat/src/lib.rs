@@ -77,14 +77,14 @@ struct Inner {
     live: live::Live,
     /// Conversations as they were at a version, for the list (`conversations::snapshots`).
     snapshots: conversations::Snapshots,
-    /// The queue of the writer task that stores sends in batches (`messages::send`).
+    /// The queue of the writer thread that stores sends in batches (`messages::send`).
     sends: tokio::sync::mpsc::Sender<messages::SendJob>,
 }
 
 impl Chat {
     /// Connects to the database (applying migrations) and readies the services.
     pub async fn start(settings: &Settings) -> Result<Self> {
-        let db = Db::connect(&settings.database_url).await?;
+        let (db, batches) = Db::connect(&settings.database_url).await?;
         let accounts = accounts::Accounts::new(&settings.jwt_secret, settings.token_ttl);
         let (sends, send_queue) = tokio::sync::mpsc::channel(messages::SEND_QUEUE);
         let chat = Self {
@@ -98,7 +98,7 @@ impl Chat {
             }),
         };
         tokio::spawn(chat.clone().expire_typing());
-        tokio::spawn(chat.clone().write_sends(send_queue));
+        chat.start_writer(batches, send_queue)?;
         Ok(chat)
     }
 

@@ -1,5 +1,7 @@
 //! Storage goes through sqlx's `Any` driver with portable SQL, so SQLite (embedded default),
-//! PostgreSQL and MySQL share one code path; the database is picked by `DATABASE_URL`.
+//! PostgreSQL and MySQL share one code path; the database is picked by `DATABASE_URL`. The one
+//! exception is the connection batches of sends are written on, which the writer's thread
+//! drives itself (`messages::send`).
 //! Queries use `?` placeholders (SQLite and MySQL natively).
 //!
 //! SQLite allows one writer at a time; rather than let concurrent transactions fight over the
@@ -22,6 +24,7 @@ use std::time::{Duration, Instant};
 use deadpool::unmanaged::{Object, Pool, PoolConfig, PoolError};
 use sqlx::any::install_default_drivers;
 use sqlx::{AnyConnection, Connection, Executor};
+use tokio::runtime::Handle;
 use tokio::sync::{MappedMutexGuard, Mutex, MutexGuard};
 
 use crate::Result;
@@ -95,28 +98,28 @@ impl Readers {
 }
 
 /// The write connections, taken in turn: one for batches of sends, which commit without
-/// waiting for the disk ([`log`]), and one for every other write, which commits with its own
-/// `fsync`. One lock for both: SQLite lets one transaction write at a time anyway.
+/// waiting for the disk ([`log`]) on a thread of their own ([`BatchConnection`]), and one for
+/// every other write, which commits with its own `fsync`. One lock for both: SQLite lets one
+/// transaction write at a time anyway, and one that waited for SQLite's lock would poll for it.
 #[derive(Clone)]
 pub struct Writer(Arc<WriterState>);
 
 struct WriterState {
-    connections: Mutex<Option<WriteConnections>>,
+    /// The connection for every write but batches of sends; none once closed.
+    own_flush: Mutex<Option<AnyConnection>>,
     log: Log,
-}
-
-struct WriteConnections {
-    own_flush: AnyConnection,
-    batches: AnyConnection,
 }
 
 /// A write connection, held until dropped.
 pub type WriteGuard<'a> = MappedMutexGuard<'a, AnyConnection>;
 
+/// The write lock, held for a batch of sends until dropped.
+pub(crate) type BatchGuard<'a> = MutexGuard<'a, Option<AnyConnection>>;
+
 impl Writer {
-    fn new(own_flush: AnyConnection, batches: AnyConnection, log: Log) -> Self {
+    fn new(own_flush: AnyConnection, log: Log) -> Self {
         Self(Arc::new(WriterState {
-            connections: Mutex::new(Some(WriteConnections { own_flush, batches })),
+            own_flush: Mutex::new(Some(own_flush)),
             log,
         }))
     }
@@ -126,20 +129,21 @@ impl Writer {
     pub async fn acquire(&self) -> sqlx::Result<WriteGuard<'_>> {
         let guard = self.lock().await?;
         self.0.log.settle_write().await?;
-        MutexGuard::try_map(guard, |c| c.as_mut().map(|c| &mut c.own_flush))
-            .map_err(|_| sqlx::Error::PoolClosed)
+        MutexGuard::try_map(guard, Option::as_mut).map_err(|_| sqlx::Error::PoolClosed)
     }
 
-    /// The connection for a batch of sends and the batch's number ([`Log::durable`]).
-    pub(crate) async fn acquire_batch(&self) -> sqlx::Result<(WriteGuard<'_>, u64)> {
-        let guard = self.lock().await?;
-        let guard = MutexGuard::try_map(guard, |c| c.as_mut().map(|c| &mut c.batches))
-            .map_err(|_| sqlx::Error::PoolClosed)?;
+    /// The write lock for a batch of sends, and the batch's number ([`Log::durable`]). Blocks
+    /// the writer's thread, which is not one of `runtime`'s.
+    pub(crate) fn hold_for_batch(&self, runtime: &Handle) -> sqlx::Result<(BatchGuard<'_>, u64)> {
+        let guard = runtime.block_on(self.lock())?;
+        if guard.is_none() {
+            return Err(sqlx::Error::PoolClosed);
+        }
         Ok((guard, self.0.log.next()))
     }
 
-    async fn lock(&self) -> sqlx::Result<MutexGuard<'_, Option<WriteConnections>>> {
-        tokio::time::timeout(WAIT, self.0.connections.lock())
+    async fn lock(&self) -> sqlx::Result<MutexGuard<'_, Option<AnyConnection>>> {
+        tokio::time::timeout(WAIT, self.0.own_flush.lock())
             .await
             .map_err(|_| sqlx::Error::PoolTimedOut)
     }
@@ -149,13 +153,12 @@ impl Writer {
         &self.0.log
     }
 
-    /// Closes the connections once the writer holding them is done; later writes fail.
+    /// Closes the connection once the writer holding it is done; later writes, batches of
+    /// sends included, fail.
     pub async fn close(&self) {
-        if let Some(connections) = self.0.connections.lock().await.take() {
-            for connection in [connections.own_flush, connections.batches] {
-                if let Err(e) = connection.close().await {
-                    tracing::warn!(error = %e, "closing a write connection failed");
-                }
+        if let Some(connection) = self.0.own_flush.lock().await.take() {
+            if let Err(e) = connection.close().await {
+                tracing::warn!(error = %e, "closing a write connection failed");
             }
         }
     }
@@ -168,40 +171,43 @@ impl std::fmt::Debug for Writer {
 }
 
 impl Db {
-    pub async fn connect(url: &str) -> Result<Self> {
+    /// The connections, and the one batches of sends are written on, for the writer's thread
+    /// ([`crate::messages`]).
+    pub async fn connect(url: &str) -> Result<(Self, rusqlite::Connection)> {
         install_default_drivers();
-        if url.starts_with("sqlite:") {
-            let path = sqlite_path(url);
-            if let Some(dir) = path.and_then(Path::parent) {
-                std::fs::create_dir_all(dir).map_err(crate::Error::internal)?;
-            }
-            // mmap: reads come from the page cache instead of a small per-connection cache.
-            // No automatic checkpoints: one would run inside a user's commit (every ~1,000
-            // pages), making every 150th send slow; `checkpoints` runs them in the background.
-            let pragmas = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                           PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
-                           PRAGMA mmap_size = 1073741824; PRAGMA wal_autocheckpoint = 0;";
-            // Migrations first, on a connection of their own: the writer's temp trigger names
-            // tables, and SQLite refuses to rename or drop a table a trigger names.
-            let mut migrator = open(url, &[pragmas]).await?;
-            SQLITE_MIGRATIONS.run(&mut migrator).await?;
-            migrator.close().await?;
-            let own_flush = open(url, &[pragmas]).await?;
-            let mut batches = open(url, &[pragmas, crate::messages::WRITER_SETUP]).await?;
-            let wal = wal_file(&mut batches).await?;
-            if wal.is_some() {
-                batches.execute("PRAGMA synchronous = NORMAL").await?;
-            }
-            let write = Writer::new(own_flush, batches, Log::new(wal));
-            let read = Readers::open(url, pragmas).await?;
-            let file = path.and_then(DbFile::open);
-            tokio::spawn(checkpoints(read.clone(), write.clone(), file));
-            Ok(Self { read, write })
-        } else {
-            Err(crate::Error::internal(
+        if !url.starts_with("sqlite:") {
+            return Err(crate::Error::internal(
                 "only sqlite: URLs are supported in this version (PostgreSQL and MySQL come next)",
-            ))
+            ));
         }
+        // Each connection to an in-memory database would have a database of its own.
+        let path = sqlite_path(url).ok_or_else(|| {
+            crate::Error::internal("DATABASE_URL must name a database file, not memory")
+        })?;
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(crate::Error::internal)?;
+        }
+        // mmap: reads come from the page cache instead of a small per-connection cache.
+        // No automatic checkpoints: one would run inside a user's commit (every ~1,000
+        // pages), making every 150th send slow; `checkpoints` runs them in the background.
+        let pragmas = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                       PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
+                       PRAGMA mmap_size = 1073741824; PRAGMA wal_autocheckpoint = 0;";
+        // Migrations first, on a connection of their own: the writer's temp trigger names
+        // tables, and SQLite refuses to rename or drop a table a trigger names.
+        let mut migrator = open(url, &[pragmas]).await?;
+        SQLITE_MIGRATIONS.run(&mut migrator).await?;
+        migrator.close().await?;
+        let own_flush = open(url, &[pragmas]).await?;
+        let path = path.to_owned();
+        let (batches, wal) = tokio::task::spawn_blocking(move || open_batches(&path, pragmas))
+            .await
+            .map_err(crate::Error::internal)??;
+        let write = Writer::new(own_flush, Log::new(wal));
+        let read = Readers::open(url, pragmas).await?;
+        let file = sqlite_path(url).and_then(DbFile::open);
+        tokio::spawn(checkpoints(read.clone(), write.clone(), file));
+        Ok((Self { read, write }, batches))
     }
 
     /// Waits until everything a read made before now could have seen is on disk ([`Log`]):
@@ -270,18 +276,21 @@ async fn checkpoints(read: Readers, write: Writer, file: Option<DbFile>) {
     }
 }
 
-/// The write-ahead log of the database `connection` is on (the file SQLite itself opened, not
-/// one guessed from the URL), opened for good; none for an in-memory database.
-async fn wal_file(connection: &mut AnyConnection) -> sqlx::Result<Option<DbFile>> {
-    use sqlx::Row;
-    let file: String = sqlx::query("SELECT file FROM pragma_database_list WHERE name = 'main'")
-        .fetch_one(&mut *connection)
-        .await?
-        .try_get("file")?;
-    if file.is_empty() {
-        return Ok(None);
+/// The connection for batches of sends, with the writer's own objects, and its write-ahead
+/// log (the file SQLite itself opened, not one guessed from the URL) opened for good to flush
+/// it beside the writer. Without the log, batches commit with their own flush.
+fn open_batches(path: &Path, pragmas: &str) -> Result<(rusqlite::Connection, Option<DbFile>)> {
+    let connection = rusqlite::Connection::open(path)?;
+    connection.execute_batch(pragmas)?;
+    connection.execute_batch(crate::messages::WRITER_SETUP)?;
+    let wal = connection
+        .path()
+        .filter(|file| !file.is_empty())
+        .and_then(|file| DbFile::open(Path::new(&format!("{file}-wal"))));
+    if wal.is_some() {
+        connection.execute_batch("PRAGMA synchronous = NORMAL")?;
     }
-    Ok(DbFile::open(Path::new(&format!("{file}-wal"))))
+    Ok((connection, wal))
 }
 
 /// A file of the database (the database itself, or its write-ahead log), opened once more to
@@ -391,21 +400,27 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_write_waits_a_bounded_time_for_the_connection() {
         install_default_drivers();
-        let (Ok(one), Ok(other)) = (
-            AnyConnection::connect("sqlite::memory:").await,
-            AnyConnection::connect("sqlite::memory:").await,
-        ) else {
+        let Ok(connection) = AnyConnection::connect("sqlite::memory:").await else {
             panic!("an in-memory database opens");
         };
-        let writer = Writer::new(one, other, Log::new(None));
+        let writer = Writer::new(connection, Log::new(None));
+        // A batch's number, taken as the writer's thread takes it: from a thread of its own.
+        let batch = |writer: &Writer| {
+            let (writer, runtime) = (writer.clone(), Handle::current());
+            let (number, taken) = tokio::sync::oneshot::channel();
+            std::thread::spawn(move || {
+                let _ = number.send(writer.hold_for_batch(&runtime).map(|(_, number)| number));
+            });
+            taken
+        };
         let held = writer.acquire().await;
         assert!(held.is_ok());
-        let waited = writer.acquire_batch().await;
-        assert!(matches!(waited, Err(sqlx::Error::PoolTimedOut)));
+        assert!(matches!(
+            batch(&writer).await,
+            Ok(Err(sqlx::Error::PoolTimedOut))
+        ));
         drop(held);
-        let batch = writer.acquire_batch().await;
-        assert!(matches!(batch, Ok((_, 1))));
-        drop(batch);
+        assert!(matches!(batch(&writer).await, Ok(Ok(1))));
         // The batch was never announced: a write of its own waits for that, a bounded time.
         assert!(matches!(
             writer.acquire().await,
@@ -417,6 +432,10 @@ mod tests {
         assert!(matches!(
             writer.acquire().await,
             Err(sqlx::Error::PoolClosed)
+        ));
+        assert!(matches!(
+            batch(&writer).await,
+            Ok(Err(sqlx::Error::PoolClosed))
         ));
     }
 

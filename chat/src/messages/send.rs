@@ -1,4 +1,4 @@
-//! Sending, with group commit. Every send goes to one writer task, which takes all the sends
+//! Sending, with group commit. Every send goes to one writer thread, which takes all the sends
 //! waiting at that moment (up to [`MAX_BATCH`]) and stores them in one transaction, and one
 //! flush of the log covers every batch committed while the one before it ran: alone, a send is
 //! written and flushed at once; under load, sends share commits and flushes, so throughput grows
@@ -13,7 +13,7 @@
 use protocol::{
     ClientMsgId, ConversationId, Message, MessageBody, MessageId, SendMessage, ServerEvent, UserId,
 };
-use sqlx::{AnyConnection, Row};
+use tokio::runtime::Handle;
 use tokio::sync::{mpsc, oneshot};
 use tracing::instrument;
 
@@ -28,7 +28,7 @@ pub(crate) const QUEUE: usize = 4096;
 /// Committed batches waiting for a flush of the log; past this, the writer waits.
 const IN_FLUSH: usize = 64;
 
-/// A send on its way to the writer task.
+/// A send on its way to the writer thread.
 pub(crate) struct SendJob {
     me: UserId,
     id: ConversationId,
@@ -73,38 +73,27 @@ impl Chat {
         answer.await.map_err(|_| stopped())?
     }
 
-    /// The writer task: one batch at a time, for as long as the service lives. Each batch
-    /// goes on to [`Chat::announce_batches`] as soon as it is committed, and the next one is
-    /// written while the log is flushed.
-    pub(crate) async fn write_sends(self, mut jobs: mpsc::Receiver<SendJob>) {
+    /// Starts the writer on a thread of its own, with `connection` ([`crate::storage::Db::connect`]),
+    /// and the task that announces its batches.
+    pub(crate) fn start_writer(
+        &self,
+        connection: rusqlite::Connection,
+        jobs: mpsc::Receiver<SendJob>,
+    ) -> Result<()> {
         let (written, announce) = mpsc::channel(IN_FLUSH);
         tokio::spawn(self.clone().announce_batches(announce));
-        let mut batch = Vec::new();
-        while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
-            let (mut writer, number) = match self.db().write.acquire_batch().await {
-                Ok(held) => held,
-                Err(e) => {
-                    fail_all(&mut batch, &e.into());
-                    continue;
-                }
-            };
-            let outcomes = store(&mut writer, &batch).await;
-            drop(writer);
-            self.db().write.log().committed(number);
-            // Handed on with the batch; the next one grows to its own size.
-            let jobs = std::mem::take(&mut batch);
-            let done = Written {
-                number,
-                jobs,
-                outcomes,
-            };
-            if let Err(mpsc::error::SendError(mut done)) = written.send(done).await {
-                fail_all(
-                    &mut done.jobs,
-                    &Error::internal("the announcer has stopped"),
-                );
-            }
-        }
+        let writer = BatchWriter {
+            connection,
+            lock: self.db().write.clone(),
+            runtime: Handle::current(),
+        };
+        // Not the service: a thread holding it would keep the queue's sender, so the thread
+        // would never hear that the service is gone.
+        std::thread::Builder::new()
+            .name("confab-writer".into())
+            .spawn(move || writer.run(jobs, written))
+            .map_err(Error::internal)?;
+        Ok(())
     }
 
     /// Tells of each batch once a flush of the log covers it, in commit order: the news of
@@ -142,6 +131,58 @@ impl Chat {
     }
 }
 
+/// The writer: one batch at a time, for as long as the service lives. Driven from a thread of
+/// its own rather than through sqlx, which hands every statement over to the connection's thread
+/// and its rows back: two more threads to wake for each batch, which made a lone send's
+/// statement take 3 times its work (BENCHMARKS.md).
+struct BatchWriter {
+    connection: rusqlite::Connection,
+    /// The write lock, shared with every other write.
+    lock: crate::storage::Writer,
+    runtime: Handle,
+}
+
+impl BatchWriter {
+    /// Each batch goes on to [`Chat::announce_batches`] as soon as it is committed, and the
+    /// next one is written while the log is flushed. Ends when the service is gone.
+    fn run(self, mut jobs: mpsc::Receiver<SendJob>, written: mpsc::Sender<Written>) {
+        // The log starts its flushes on the runtime's threads for blocking work.
+        let _runtime = self.runtime.enter();
+        let log = self.lock.log();
+        let mut batch = Vec::new();
+        while let Some(job) = jobs.blocking_recv() {
+            batch.push(job);
+            while batch.len() < MAX_BATCH {
+                let Ok(job) = jobs.try_recv() else { break };
+                batch.push(job);
+            }
+            let (held, number) = match self.lock.hold_for_batch(&self.runtime) {
+                Ok(held) => held,
+                Err(e) => {
+                    fail_all(&mut batch, &e.into());
+                    continue;
+                }
+            };
+            let outcomes = store(&self.connection, &batch);
+            drop(held);
+            log.committed(number);
+            // Handed on with the batch; the next one grows to its own size.
+            let jobs = std::mem::take(&mut batch);
+            let done = Written {
+                number,
+                jobs,
+                outcomes,
+            };
+            if let Err(mpsc::error::SendError(mut done)) = written.blocking_send(done) {
+                fail_all(
+                    &mut done.jobs,
+                    &Error::internal("the announcer has stopped"),
+                );
+            }
+        }
+    }
+}
+
 /// A committed batch on its way to be announced.
 struct Written {
     number: u64,
@@ -164,17 +205,18 @@ fn fail_all(batch: &mut Vec<SendJob>, error: &Error) {
 pub(crate) const WRITER_SETUP: &str = include_str!("send.sql");
 
 /// A batch: every send stored by one INSERT (one statement, so one transaction and one commit;
-/// a storage error undoes all of it), and the answers read back as one JSON document. Jobs go
+/// a storage error undoes all of it), then the answers read back as one JSON document. Jobs go
 /// in as one JSON array, so the text is the same whatever the batch's size and is prepared
 /// once. SQLite's own (temp objects, `json_each`, `changes()`): another backend gets its own
 /// way to do this.
 const BATCH_SQL: &str = "\
 INSERT INTO send_in (job, conversation_id, sender_id, client_id, body, at) \
-SELECT key, value ->> 0, value ->> 1, value ->> 2, value ->> 3, ? FROM json_each(?) ORDER BY key; \
+SELECT key, value ->> 0, value ->> 1, value ->> 2, value ->> 3, ? FROM json_each(?) ORDER BY key";
+const ANSWERS_SQL: &str = "\
 SELECT json_group_array(json_object('job', job, 'earlier', earlier, 'member', member, 'id', id, \
   'conversation_id', conversation_id, 'client_id', client_id, \
   'body', body, 'seq', seq, 'created_at', created_at, 'edited_at', edited_at, \
-  'deleted', deleted, 'version', version, 'audience', audience) ORDER BY job) AS answers \
+  'deleted', deleted, 'version', version, 'audience', audience) ORDER BY job) \
 FROM send_out";
 
 /// One send's answer, as the trigger left it in `send_out`: the message (the earlier one for a
@@ -196,9 +238,9 @@ struct Answer {
     audience: Option<String>,
 }
 
-/// Stores a batch in one round trip. The outer error is a storage failure (the batch fails);
-/// an inner one is that send's own refusal, made before it wrote anything.
-async fn store(writer: &mut AnyConnection, jobs: &[SendJob]) -> Result<Vec<Result<Stored>>> {
+/// Stores a batch. The outer error is a storage failure (the batch fails); an inner one is that
+/// send's own refusal, made before it wrote anything.
+fn store(connection: &rusqlite::Connection, jobs: &[SendJob]) -> Result<Vec<Result<Stored>>> {
     let now = now_ms();
     let input: Vec<_> = jobs
         .iter()
@@ -208,15 +250,12 @@ async fn store(writer: &mut AnyConnection, jobs: &[SendJob]) -> Result<Vec<Resul
         })
         .collect();
     let input = serde_json::to_string(&input).map_err(Error::internal)?;
-    let rows = sqlx::query(BATCH_SQL)
-        .bind(now)
-        .bind(input)
-        .fetch_all(&mut *writer)
-        .await?;
-    let answers: String = rows
-        .first()
-        .ok_or_else(|| Error::internal("a batch without answers"))?
-        .try_get("answers")?;
+    connection
+        .prepare_cached(BATCH_SQL)?
+        .execute(rusqlite::params![now, input])?;
+    let answers: String = connection
+        .prepare_cached(ANSWERS_SQL)?
+        .query_row([], |row| row.get(0))?;
     let answers: Vec<Answer> = serde_json::from_str(&answers).map_err(Error::internal)?;
     let mut answers = answers.into_iter().peekable();
     jobs.iter()
