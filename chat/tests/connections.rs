@@ -1,5 +1,6 @@
 //! The database connections go straight back to their users, with no check on the way (no
 //! pool's ping): work abandoned half-way must leave them usable and store nothing of itself.
+//! Each connection to an in-memory database would see a database of its own: refused.
 
 #![allow(clippy::unwrap_used)]
 
@@ -105,4 +106,18 @@ async fn closed_connections_fail_what_comes_after_instead_of_hanging() {
     assert!(read.unwrap().is_err());
     let send = chat.send_message(users[0], direct, message("late"));
     assert!(tokio::time::timeout(wait, send).await.unwrap().is_err());
+}
+
+#[tokio::test]
+async fn an_in_memory_database_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = common::settings(&dir.path().join("unused.db"));
+    for url in ["sqlite::memory:", "sqlite://?mode=memory"] {
+        settings.database_url = url.to_owned();
+        let refused = Chat::start(&settings).await.err().unwrap();
+        assert!(
+            refused.to_string().contains("must name a database file"),
+            "{url}: {refused}"
+        );
+    }
 }
