@@ -98,9 +98,10 @@ impl Readers {
 }
 
 /// The write connections, taken in turn: one for batches of sends, which commit without
-/// waiting for the disk ([`log`]) on a thread of their own ([`BatchConnection`]), and one for
-/// every other write, which commits with its own `fsync`. One lock for both: SQLite lets one
-/// transaction write at a time anyway, and one that waited for SQLite's lock would poll for it.
+/// waiting for the disk ([`log`]) and are written from a thread of their own
+/// (`messages::send`), and one for every other write, which commits with its own `fsync`. One
+/// lock for both: SQLite lets one transaction write at a time anyway, and one that waited for
+/// SQLite's lock would poll for it.
 #[derive(Clone)]
 pub struct Writer(Arc<WriterState>);
 
@@ -199,13 +200,13 @@ impl Db {
         SQLITE_MIGRATIONS.run(&mut migrator).await?;
         migrator.close().await?;
         let own_flush = open(url, &[pragmas]).await?;
+        let file = DbFile::open(path);
         let path = path.to_owned();
         let (batches, wal) = tokio::task::spawn_blocking(move || open_batches(&path, pragmas))
             .await
             .map_err(crate::Error::internal)??;
         let write = Writer::new(own_flush, Log::new(wal));
         let read = Readers::open(url, pragmas).await?;
-        let file = sqlite_path(url).and_then(DbFile::open);
         tokio::spawn(checkpoints(read.clone(), write.clone(), file));
         Ok((Self { read, write }, batches))
     }
