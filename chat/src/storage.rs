@@ -286,7 +286,6 @@ fn open_batches(path: &Path, pragmas: &str) -> Result<(rusqlite::Connection, Opt
     connection.execute_batch(crate::messages::WRITER_SETUP)?;
     let wal = connection
         .path()
-        .filter(|file| !file.is_empty())
         .and_then(|file| DbFile::open(Path::new(&format!("{file}-wal"))));
     if wal.is_some() {
         connection.execute_batch("PRAGMA synchronous = NORMAL")?;

@@ -73,8 +73,8 @@ impl Chat {
         answer.await.map_err(|_| stopped())?
     }
 
-    /// Starts the writer on a thread of its own, with `connection` ([`crate::storage::Db::connect`]),
-    /// and the task that announces its batches.
+    /// Starts the writer on a thread of its own, with `connection`
+    /// ([`crate::storage::Db::connect`]), and the task that announces its batches.
     pub(crate) fn start_writer(
         &self,
         connection: rusqlite::Connection,
