@@ -74,7 +74,8 @@ struct Inner {
     settings: Settings,
     db: Db,
     accounts: accounts::Accounts,
-    live: live::Live,
+    /// Shared with the thread that announces batches of sends (`messages::send`).
+    live: Arc<live::Live>,
     /// Conversations as they were at a version, for the list (`conversations::snapshots`).
     snapshots: conversations::Snapshots,
     /// The queue of the writer thread that stores sends in batches (`messages::send`).
@@ -92,7 +93,7 @@ impl Chat {
                 settings: settings.clone(),
                 db,
                 accounts,
-                live: live::Live::default(),
+                live: Arc::default(),
                 snapshots: conversations::Snapshots::new(),
                 sends,
             }),

@@ -29,6 +29,40 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+impl Live {
+    /// A sent message also ends its sender's typing there.
+    fn stop_typing_quietly(&self, me: UserId, id: ConversationId) -> bool {
+        lock(&self.typing).remove(&(id, me)).is_some()
+    }
+
+    /// News of a new, edited or deleted message, to every participant (`audience`, read in the
+    /// transaction that made the change).
+    pub(crate) fn publish_message(
+        &self,
+        event: ServerEvent,
+        message: &Message,
+        audience: &[UserId],
+    ) {
+        let id = message.conversation_id;
+        if matches!(event, ServerEvent::MessageNew { .. })
+            && self.stop_typing_quietly(message.sender_id, id)
+        {
+            let others: Vec<UserId> = audience
+                .iter()
+                .copied()
+                .filter(|u| *u != message.sender_id)
+                .collect();
+            let stop = ServerEvent::TypingStop {
+                conversation_id: id,
+                user_id: message.sender_id,
+            };
+            self.hub
+                .typing_to_joined(&others, id, message.sender_id, &stop);
+        }
+        self.hub.to_users(audience, &event);
+    }
+}
+
 /// A connected client, as its transport task holds it.
 pub struct Connection {
     pub id: ConnId,
@@ -227,39 +261,6 @@ impl Chat {
                 }
             }
         }
-    }
-
-    /// A sent message also ends its sender's typing there.
-    fn stop_typing_quietly(&self, me: UserId, id: ConversationId) -> bool {
-        lock(&self.live().typing).remove(&(id, me)).is_some()
-    }
-
-    /// News of a new, edited or deleted message, to every participant (`audience`, read in the
-    /// transaction that made the change).
-    pub(crate) fn publish_message(
-        &self,
-        event: ServerEvent,
-        message: &Message,
-        audience: &[UserId],
-    ) {
-        let id = message.conversation_id;
-        if matches!(event, ServerEvent::MessageNew { .. })
-            && self.stop_typing_quietly(message.sender_id, id)
-        {
-            let others: Vec<UserId> = audience
-                .iter()
-                .copied()
-                .filter(|u| *u != message.sender_id)
-                .collect();
-            let stop = ServerEvent::TypingStop {
-                conversation_id: id,
-                user_id: message.sender_id,
-            };
-            self.live()
-                .hub
-                .typing_to_joined(&others, id, message.sender_id, &stop);
-        }
-        self.live().hub.to_users(audience, &event);
     }
 
     /// `conversation:updated` to every participant, each with their own unread count, and to

@@ -130,7 +130,7 @@ impl Chat {
             message: edited.clone(),
             version,
         };
-        self.publish_message(event, &edited, &audience);
+        self.live().publish_message(event, &edited, &audience);
         drop(writer);
         Ok(edited)
     }
@@ -165,7 +165,7 @@ impl Chat {
             message: deleted.clone(),
             version,
         };
-        self.publish_message(event, &deleted, &audience);
+        self.live().publish_message(event, &deleted, &audience);
         drop(writer);
         Ok(Some(deleted))
     }

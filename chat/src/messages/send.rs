@@ -74,60 +74,95 @@ impl Chat {
     }
 
     /// Starts the writer on a thread of its own, with `connection`
-    /// ([`crate::storage::Db::connect`]), and the task that announces its batches.
+    /// ([`crate::storage::Db::connect`]), and the thread that flushes and announces its batches.
     pub(crate) fn start_writer(
         &self,
         connection: rusqlite::Connection,
         jobs: mpsc::Receiver<SendJob>,
     ) -> Result<()> {
-        let (written, announce) = mpsc::channel(IN_FLUSH);
-        tokio::spawn(self.clone().announce_batches(announce));
+        let (written, committed) = mpsc::channel(IN_FLUSH);
+        let log = self.db().write.log().clone();
+        let announcer = Announcer {
+            live: self.inner.live.clone(),
+            log,
+        };
         let writer = BatchWriter {
             connection,
             lock: self.db().write.clone(),
             runtime: Handle::current(),
         };
-        // Not the service: a thread holding it would keep the queue's sender, so the thread
-        // would never hear that the service is gone.
-        std::thread::Builder::new()
-            .name("confab-writer".into())
-            .spawn(move || writer.run(jobs, written))
-            .map_err(Error::internal)?;
-        Ok(())
+        // Neither holds the service: a thread holding it would keep the queue's sender, so the
+        // writer would never hear that the service is gone, and the announcer never that the
+        // writer is.
+        spawn("confab-announcer", move || announcer.run(committed))?;
+        spawn("confab-writer", move || writer.run(jobs, written))
+    }
+}
+
+/// Starts a named thread (the name shows in `top -H` and `perf`).
+fn spawn(name: &str, run: impl FnOnce() + Send + 'static) -> Result<()> {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(run)
+        .map(drop)
+        .map_err(Error::internal)
+}
+
+/// Tells of each batch once a flush of the log covers it, in commit order: the news of its new
+/// messages, then each sender's answer. On a thread of its own, beside the writer: it flushes
+/// once for every batch handed to it since its last flush, then tells their news itself, so
+/// neither the flush nor the news waits for a thread or task to wake (BENCHMARKS.md).
+struct Announcer {
+    live: std::sync::Arc<crate::live::Live>,
+    log: crate::storage::Log,
+}
+
+impl Announcer {
+    /// Ends once the writer is gone.
+    fn run(self, mut committed: mpsc::Receiver<Written>) {
+        let mut batches = Vec::new();
+        while let Some(first) = committed.blocking_recv() {
+            let mut upto = first.number;
+            batches.push(first);
+            while let Ok(batch) = committed.try_recv() {
+                upto = batch.number;
+                batches.push(batch);
+            }
+            let failed = self.log.flush(upto).err().map(Error::from);
+            for batch in batches.drain(..) {
+                self.announce(batch, failed.as_ref());
+            }
+        }
     }
 
-    /// Tells of each batch once a flush of the log covers it, in commit order: the news of
-    /// its new messages, then each sender's answer.
-    async fn announce_batches(self, mut written: mpsc::Receiver<Written>) {
-        let log = self.db().write.log();
-        while let Some(Written {
+    /// Tells of a batch that a flush covered, or, when it failed, tells each sender so.
+    fn announce(&self, batch: Written, failed: Option<&Error>) {
+        let Written {
             number,
             mut jobs,
             outcomes,
-        }) = written.recv().await
-        {
-            let flushed = log.durable(number).await.map_err(Error::from);
-            match flushed.and(outcomes) {
-                Ok(outcomes) => {
-                    for outcome in outcomes.iter().flatten() {
-                        if outcome.sent.created {
-                            let message = &outcome.sent.message;
-                            let event = ServerEvent::MessageNew {
-                                message: message.clone(),
-                                version: outcome.sent.version,
-                            };
-                            self.publish_message(event, message, &outcome.audience);
-                        }
-                    }
-                    for (job, outcome) in jobs.drain(..).zip(outcomes) {
-                        // A caller that went away (a closed request) no longer wants the answer.
-                        let _ = job.reply.send(outcome.map(|stored| stored.sent));
+        } = batch;
+        match (failed, outcomes) {
+            (None, Ok(outcomes)) => {
+                for outcome in outcomes.iter().flatten() {
+                    if outcome.sent.created {
+                        let message = &outcome.sent.message;
+                        let event = ServerEvent::MessageNew {
+                            message: message.clone(),
+                            version: outcome.sent.version,
+                        };
+                        self.live.publish_message(event, message, &outcome.audience);
                     }
                 }
-                Err(e) => fail_all(&mut jobs, &e),
+                for (job, outcome) in jobs.drain(..).zip(outcomes) {
+                    // A caller that went away (a closed request) no longer wants the answer.
+                    let _ = job.reply.send(outcome.map(|stored| stored.sent));
+                }
             }
-            log.announced(number);
+            (Some(e), _) => fail_all(&mut jobs, e),
+            (None, Err(e)) => fail_all(&mut jobs, &e),
         }
+        self.log.announced(number);
     }
 }
 
@@ -143,12 +178,9 @@ struct BatchWriter {
 }
 
 impl BatchWriter {
-    /// Each batch goes on to [`Chat::announce_batches`] as soon as it is committed, and the
-    /// next one is written while the log is flushed. Ends when the service is gone.
+    /// Each batch goes on to the [`Announcer`] as soon as it is committed, and the next one is
+    /// written while the log is flushed. Ends when the service is gone.
     fn run(self, mut jobs: mpsc::Receiver<SendJob>, written: mpsc::Sender<Written>) {
-        // The log starts its flushes on the runtime's threads for blocking work.
-        let _runtime = self.runtime.enter();
-        let log = self.lock.log();
         let mut batch = Vec::new();
         while let Some(job) = jobs.blocking_recv() {
             batch.push(job);
@@ -165,7 +197,6 @@ impl BatchWriter {
             };
             let outcomes = store(&self.connection, &batch);
             drop(held);
-            log.committed(number);
             // Handed on with the batch; the next one grows to its own size.
             let jobs = std::mem::take(&mut batch);
             let done = Written {

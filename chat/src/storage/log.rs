@@ -1,8 +1,9 @@
-//! Batches of sends commit without waiting for the disk; one flush of the log, beside the
-//! writer, then covers every batch committed before it. While a flush runs, the next batch is
-//! already being written, instead of waiting for the connection (BENCHMARKS.md). The writer
-//! starts the flush as it commits, and a flush that ends with batches committed behind it
-//! starts the next at once: no task between the commit and the disk.
+//! Batches of sends commit without waiting for the disk; one flush of the log then covers
+//! every batch committed before it. While a flush runs, the next batch is already being
+//! written, instead of waiting for the connection (BENCHMARKS.md). The writer hands each
+//! committed batch to the thread that announces them (`messages::send`), which flushes once for
+//! every batch handed to it so far and then tells their news itself: no task to wake between
+//! the commit and the disk, nor between the disk and the news.
 //!
 //! SQLite shows a commit to other connections when it is written, not when it is flushed. So
 //! that nobody hears of anything a power loss could still take back (its versions would be
@@ -19,7 +20,7 @@
 //! began may write after it.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use tokio::sync::watch;
 
@@ -37,8 +38,6 @@ struct State {
     wal: Option<DbFile>,
     /// The last batch number taken.
     numbered: AtomicU64,
-    /// Commits written and the flushes covering them.
-    flushes: Mutex<Flushes>,
     /// The last batch known to be on disk.
     durable: watch::Sender<u64>,
     /// The last batch whose news and answers have gone out.
@@ -48,22 +47,11 @@ struct State {
     failed: AtomicBool,
 }
 
-#[derive(Debug, Default)]
-struct Flushes {
-    /// The last batch whose statement has finished (its commit is written, maybe not flushed).
-    committed: u64,
-    /// The last batch a flush already started covers.
-    covered: u64,
-    /// A flush is running. One at a time: two at once measured no faster (BENCHMARKS.md).
-    running: bool,
-}
-
 impl Log {
     pub(super) fn new(wal: Option<DbFile>) -> Self {
         Self(Arc::new(State {
             wal,
             numbered: AtomicU64::new(0),
-            flushes: Mutex::default(),
             durable: watch::Sender::new(0),
             announced: watch::Sender::new(0),
             failed: AtomicBool::new(false),
@@ -75,58 +63,28 @@ impl Log {
         self.0.numbered.fetch_add(1, Ordering::SeqCst) + 1
     }
 
-    /// Batch `number`'s statement has finished: a flush that starts from now on covers it. One
-    /// starts at once, on a thread for blocking work, unless one is running (which then flushes
-    /// again when it ends). Called by the writer, in batch order, from the runtime.
-    pub fn committed(&self, number: u64) {
-        let Some(wal) = self.0.wal else {
-            self.0.durable.send_replace(number);
-            return;
-        };
-        let mut flushes = self.flushes();
-        flushes.committed = number;
-        if flushes.running || self.0.failed.load(Ordering::SeqCst) {
-            return;
+    /// Makes every batch up to `upto` durable, all of them committed (their statements have
+    /// finished): one `fdatasync` of the log covers what was written before it began. Blocks;
+    /// called by the thread that announces batches. After a failed flush, fails at once.
+    pub fn flush(&self, upto: u64) -> sqlx::Result<()> {
+        if self.0.failed.load(Ordering::SeqCst) {
+            return Err(failed_flush());
         }
-        flushes.running = true;
-        flushes.covered = number;
-        drop(flushes);
-        let log = self.clone();
-        tokio::task::spawn_blocking(move || log.flush(wal, number));
-    }
-
-    /// Flushes the log until a flush covers every batch committed: each `fdatasync` makes
-    /// durable what was written before it began, so it covers the batches committed by then.
-    fn flush(&self, wal: DbFile, mut upto: u64) {
-        loop {
+        if let Some(wal) = self.0.wal {
             if let Err(e) = wal.sync() {
                 tracing::error!(error = %e, "flushing the write-ahead log failed; writes stop");
                 self.0.failed.store(true, Ordering::SeqCst);
                 // Wakes the waiters, who find the failure.
                 self.0.durable.send_modify(|_| ());
-            } else {
-                self.0.durable.send_if_modified(|durable| {
-                    let later = upto > *durable;
-                    *durable = (*durable).max(upto);
-                    later
-                });
+                return Err(failed_flush());
             }
-            let mut flushes = self.flushes();
-            if self.0.failed.load(Ordering::SeqCst) || flushes.committed == flushes.covered {
-                flushes.running = false;
-                return;
-            }
-            upto = flushes.committed;
-            flushes.covered = upto;
         }
-    }
-
-    fn flushes(&self) -> std::sync::MutexGuard<'_, Flushes> {
-        // Nothing panics while holding it; were it poisoned, its numbers would still be sound.
-        self.0
-            .flushes
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        self.0.durable.send_if_modified(|durable| {
+            let later = upto > *durable;
+            *durable = (*durable).max(upto);
+            later
+        });
+        Ok(())
     }
 
     /// Returns once batch `number` (committed) is on disk, or fails once a flush has failed.
@@ -208,31 +166,26 @@ mod tests {
         assert!(wal.is_some(), "a file to flush");
         let log = Log::new(wal);
         assert!(log.settle_read().await.is_ok());
-        let first = log.next();
+        let _first = log.next();
         let second = log.next();
         let third = log.next();
         let read = log.settle_read();
         tokio::pin!(read);
         assert!(futures::poll!(read.as_mut()).is_pending());
-        log.committed(first);
-        log.committed(second);
+        // A flush covers only what was committed before it began: not the third batch, whose
+        // statement may still be running.
+        assert!(log.flush(second).is_ok());
         assert!(log.durable(second).await.is_ok());
-        // Flushes cover only batches committed before they began: not one whose statement is
-        // still running, which may write after them.
-        assert_eq!(*log.0.durable.borrow(), second);
         assert!(futures::poll!(read.as_mut()).is_pending());
-        log.committed(third);
-        assert!(log.durable(third).await.is_ok());
-        // Awaited, not polled once: the flush's thread moves the mark before it wakes those
-        // waiting, so a wait that starts in between sees the mark first (within `WAIT`).
-        assert!(read.await.is_ok());
+        assert!(log.flush(third).is_ok());
+        assert!(futures::poll!(read.as_mut()).is_ready());
     }
 
     #[tokio::test]
     async fn a_write_of_its_own_waits_until_earlier_batches_are_announced() {
         let log = Log::new(None);
         let number = log.next();
-        log.committed(number);
+        assert!(log.flush(number).is_ok());
         assert!(log.durable(number).await.is_ok());
         let settle = log.settle_write();
         tokio::pin!(settle);
