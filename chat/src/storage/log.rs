@@ -87,9 +87,9 @@ impl Log {
         Ok(())
     }
 
-    /// Returns once batch `number` (committed) is on disk, or fails once a flush has failed.
-    /// Unbounded: a flush that hangs holds back the news of what it covers, as it must.
-    pub async fn durable(&self, number: u64) -> sqlx::Result<()> {
+    /// Returns once batch `number` is on disk, or fails once a flush has failed. Unbounded;
+    /// [`Log::settle_read`] bounds it.
+    async fn durable(&self, number: u64) -> sqlx::Result<()> {
         let mut durable = self.0.durable.subscribe();
         let failed = || self.0.failed.load(Ordering::SeqCst);
         let reached = durable
