@@ -247,7 +247,7 @@ const ANSWERS_SQL: &str = "\
 SELECT json_group_array(json_object('job', job, 'earlier', earlier, 'member', member, 'id', id, \
   'conversation_id', conversation_id, 'client_id', client_id, \
   'body', body, 'seq', seq, 'created_at', created_at, 'edited_at', edited_at, \
-  'deleted', deleted, 'version', version, 'audience', audience) ORDER BY job) \
+  'deleted', deleted, 'version', version, 'audience', audience)) \
 FROM send_out";
 
 /// One send's answer, as the trigger left it in `send_out`: the message (the earlier one for a
@@ -287,7 +287,9 @@ fn store(connection: &rusqlite::Connection, jobs: &[SendJob]) -> Result<Vec<Resu
     let answers: String = connection
         .prepare_cached(ANSWERS_SQL)?
         .query_row([], |row| row.get(0))?;
-    let answers: Vec<Answer> = serde_json::from_str(&answers).map_err(Error::internal)?;
+    let mut answers: Vec<Answer> = serde_json::from_str(&answers).map_err(Error::internal)?;
+    // Sorted here: an ORDER BY in the aggregate sorts through a temporary table (BENCHMARKS.md).
+    answers.sort_unstable_by_key(|a| a.job);
     let mut answers = answers.into_iter().peekable();
     jobs.iter()
         .enumerate()

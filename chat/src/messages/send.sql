@@ -40,13 +40,15 @@ BEGIN
            m.id, m.conversation_id, m.client_id, m.body, m.seq, m.created_at,
            m.edited_at, m.deleted, m.version
     FROM messages m WHERE m.sender_id = new.sender_id AND m.client_id = new.client_id;
-    -- 2. Otherwise the numbering, only for a member; the triggers move every member's
-    --    `activity_at` unless the conversation is wide.
+    -- 2. Otherwise (1. wrote nothing) the numbering, only for a member; the triggers move
+    --    every member's `activity_at` unless the conversation is wide. `changes()`, not a look
+    --    at `send_out`: an INSERT ... SELECT into a table its trigger program has read before
+    --    goes through a temporary table, which cost 5 % of a send's work (BENCHMARKS.md).
     UPDATE conversations SET last_seq = last_seq + 1, version = version + 1, updated_at = new.at
     WHERE id = new.conversation_id
       AND EXISTS (SELECT 1 FROM participants
                   WHERE conversation_id = new.conversation_id AND user_id = new.sender_id)
-      AND NOT EXISTS (SELECT 1 FROM send_out WHERE job = new.job);
+      AND changes() = 0;
     -- 3. The message (its own change record since migration 0008), 4. the sender's read
     --    position, each only when the statement before it wrote its one row.
     INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, created_at, deleted,
