@@ -33,8 +33,8 @@ pub struct Log(Arc<State>);
 #[derive(Debug)]
 struct State {
     /// The `-wal` file, opened once more to flush it from a thread of our own. None when it
-    /// cannot be opened (an in-memory database): batches then commit with their own flush like
-    /// every other write.
+    /// cannot be opened: batches then commit with their own flush like every other write, and
+    /// [`Log::flush`] only moves the mark.
     wal: Option<DbFile>,
     /// The last batch number taken.
     numbered: AtomicU64,
