@@ -37,6 +37,14 @@ pub(crate) struct SendJob {
     reply: oneshot::Sender<Result<Sent>>,
 }
 
+impl SendJob {
+    /// Whether this send repeats `other`'s `client_id`. A batch looks up earlier messages before
+    /// it stores any (`send.sql`), so such a send goes in the next batch, which finds `other`.
+    fn retries(&self, other: &SendJob) -> bool {
+        self.client_id.is_some() && self.me == other.me && self.client_id == other.client_id
+    }
+}
+
 /// What storing one send gives: the outcome, and who to tell when it was new.
 struct Stored {
     sent: Sent,
@@ -182,10 +190,16 @@ impl BatchWriter {
     /// written while the log is flushed. Ends when the service is gone.
     fn run(self, mut jobs: mpsc::Receiver<SendJob>, written: mpsc::Sender<Written>) {
         let mut batch = Vec::new();
-        while let Some(job) = jobs.blocking_recv() {
+        // A retry of a send already in the batch, which starts the next one.
+        let mut next = None;
+        while let Some(job) = next.take().or_else(|| jobs.blocking_recv()) {
             batch.push(job);
             while batch.len() < MAX_BATCH {
                 let Ok(job) = jobs.try_recv() else { break };
+                if batch.iter().any(|other| job.retries(other)) {
+                    next = Some(job);
+                    break;
+                }
                 batch.push(job);
             }
             let (held, number) = match self.lock.hold_for_batch(&self.runtime) {
@@ -238,11 +252,14 @@ pub(crate) const WRITER_SETUP: &str = include_str!("send.sql");
 /// A batch: every send stored by one INSERT (one statement, so one transaction and one commit;
 /// a storage error undoes all of it), then the answers read back as one JSON document. Jobs go
 /// in as one JSON array, so the text is the same whatever the batch's size and is prepared
-/// once. SQLite's own (temp objects, `json_each`, `changes()`): another backend gets its own
-/// way to do this.
+/// once. Each send's earlier message with its `client_id` is looked up here, for every row
+/// before any is stored ([`SendJob::retries`]). SQLite's own (temp objects, `json_each`,
+/// `changes()`): another backend gets its own way to do this.
 const BATCH_SQL: &str = "\
-INSERT INTO send_in (job, conversation_id, sender_id, client_id, body, at) \
-SELECT key, value ->> 0, value ->> 1, value ->> 2, value ->> 3, ? FROM json_each(?) ORDER BY key";
+INSERT INTO send_in (job, conversation_id, sender_id, client_id, body, at, earlier) \
+SELECT key, value ->> 0, value ->> 1, value ->> 2, value ->> 3, ?, \
+  (SELECT id FROM messages WHERE sender_id = value ->> 1 AND client_id = value ->> 2) \
+FROM json_each(?) ORDER BY key";
 const ANSWERS_SQL: &str = "\
 SELECT json_group_array(json_object('job', job, 'earlier', earlier, 'member', member, 'id', id, \
   'conversation_id', conversation_id, 'client_id', client_id, \
