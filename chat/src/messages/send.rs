@@ -38,6 +38,10 @@ pub(crate) struct SendJob {
 }
 
 impl SendJob {
+    fn client_id(&self) -> Option<&str> {
+        self.client_id.as_ref().map(ClientMsgId::as_str)
+    }
+
     /// Whether this send repeats `other`'s `client_id`. A batch looks up earlier messages before
     /// it stores any (`send.sql`), so such a send goes in the next batch, which finds `other`.
     fn retries(&self, other: &SendJob) -> bool {
@@ -250,30 +254,33 @@ fn fail_all(batch: &mut Vec<SendJob>, error: &Error) {
 pub(crate) const WRITER_SETUP: &str = include_str!("send.sql");
 
 /// A batch: every send stored by one INSERT (one statement, so one transaction and one commit;
-/// a storage error undoes all of it), then the answers read back as one JSON document. Jobs go
+/// a storage error undoes all of it), then the answers read back, in the jobs' order. Jobs go
 /// in as one JSON array, so the text is the same whatever the batch's size and is prepared
-/// once. Each send's earlier message with its `client_id` is looked up here, for every row
-/// before any is stored ([`SendJob::retries`]). SQLite's own (temp objects, `json_each`,
-/// `changes()`): another backend gets its own way to do this.
+/// once; a lone send (most of them, unless the load is heavy) goes in as one row of values,
+/// which skips the JSON and the copy SQLite makes of a SELECT's rows for the view's trigger
+/// (BENCHMARKS.md). Each send's earlier message with its `client_id` is looked up here, for
+/// every row before any is stored ([`SendJob::retries`]). SQLite's own (temp objects,
+/// `json_each`, `changes()`): another backend gets its own way to do this.
 const BATCH_SQL: &str = "\
 INSERT INTO send_in (job, conversation_id, sender_id, client_id, body, at, earlier) \
 SELECT key, value ->> 0, value ->> 1, value ->> 2, value ->> 3, ?, \
   (SELECT id FROM messages WHERE sender_id = value ->> 1 AND client_id = value ->> 2) \
 FROM json_each(?) ORDER BY key";
+const ONE_SQL: &str = "\
+INSERT INTO send_in (job, conversation_id, sender_id, client_id, body, at, earlier) \
+VALUES (0, ?1, ?2, ?3, ?4, ?5, (SELECT id FROM messages WHERE sender_id = ?2 AND client_id = ?3))";
+/// In the jobs' order: `job` is the table's row id.
 const ANSWERS_SQL: &str = "\
-SELECT json_group_array(json_object('job', job, 'earlier', earlier, 'member', member, 'id', id, \
-  'conversation_id', conversation_id, 'client_id', client_id, \
-  'body', body, 'seq', seq, 'created_at', created_at, 'edited_at', edited_at, \
-  'deleted', deleted, 'version', version, 'audience', audience)) \
-FROM send_out";
+SELECT job, earlier, member, id, conversation_id, client_id, body, seq, created_at, edited_at, \
+  deleted, version, audience \
+FROM send_out ORDER BY job";
 
 /// One send's answer, as the trigger left it in `send_out`: the message (the earlier one for a
 /// retry, else the new one) as stored.
-#[derive(serde::Deserialize)]
 struct Answer {
     job: usize,
-    earlier: i64,
-    member: i64,
+    earlier: bool,
+    member: bool,
     id: i64,
     conversation_id: i64,
     client_id: Option<String>,
@@ -281,33 +288,61 @@ struct Answer {
     seq: i64,
     created_at: i64,
     edited_at: Option<i64>,
-    deleted: i64,
+    deleted: bool,
     version: Option<i64>,
     audience: Option<String>,
+}
+
+impl Answer {
+    fn read(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            job: row.get(0)?,
+            earlier: row.get(1)?,
+            member: row.get(2)?,
+            id: row.get(3)?,
+            conversation_id: row.get(4)?,
+            client_id: row.get(5)?,
+            body: row.get(6)?,
+            seq: row.get(7)?,
+            created_at: row.get(8)?,
+            edited_at: row.get(9)?,
+            deleted: row.get(10)?,
+            version: row.get(11)?,
+            audience: row.get(12)?,
+        })
+    }
 }
 
 /// Stores a batch. The outer error is a storage failure (the batch fails); an inner one is that
 /// send's own refusal, made before it wrote anything.
 fn store(connection: &rusqlite::Connection, jobs: &[SendJob]) -> Result<Vec<Result<Stored>>> {
     let now = now_ms();
-    let input: Vec<_> = jobs
-        .iter()
-        .map(|job| {
-            let client_id = job.client_id.as_ref().map(ClientMsgId::as_str);
-            (job.id.0, job.me.0, client_id, job.body.as_str())
-        })
-        .collect();
-    let input = serde_json::to_string(&input).map_err(Error::internal)?;
-    connection
-        .prepare_cached(BATCH_SQL)?
-        .execute(rusqlite::params![now, input])?;
-    let answers: String = connection
-        .prepare_cached(ANSWERS_SQL)?
-        .query_row([], |row| row.get(0))?;
-    let mut answers: Vec<Answer> = serde_json::from_str(&answers).map_err(Error::internal)?;
-    // Sorted here: an ORDER BY in the aggregate sorts through a temporary table (BENCHMARKS.md).
-    answers.sort_unstable_by_key(|a| a.job);
-    let mut answers = answers.into_iter().peekable();
+    if let [job] = jobs {
+        connection
+            .prepare_cached(ONE_SQL)?
+            .execute(rusqlite::params![
+                job.id.0,
+                job.me.0,
+                job.client_id(),
+                job.body.as_str(),
+                now
+            ])?;
+    } else {
+        let input: Vec<_> = jobs
+            .iter()
+            .map(|job| (job.id.0, job.me.0, job.client_id(), job.body.as_str()))
+            .collect();
+        let input = serde_json::to_string(&input).map_err(Error::internal)?;
+        connection
+            .prepare_cached(BATCH_SQL)?
+            .execute(rusqlite::params![now, input])?;
+    }
+    let mut answers = connection.prepare_cached(ANSWERS_SQL)?;
+    let mut answers = answers
+        .query_map([], Answer::read)?
+        .collect::<rusqlite::Result<Vec<_>>>()?
+        .into_iter()
+        .peekable();
     jobs.iter()
         .enumerate()
         .map(|(i, job)| match answers.next_if(|a| a.job == i) {
@@ -320,7 +355,7 @@ fn store(connection: &rusqlite::Connection, jobs: &[SendJob]) -> Result<Vec<Resu
 
 /// One send's result, from its answer.
 fn outcome(job: &SendJob, answer: Answer) -> Result<Result<Stored>> {
-    if answer.earlier == 1 && answer.member == 0 {
+    if answer.earlier && !answer.member {
         return Ok(Err(Error::NotFound("conversation")));
     }
     if answer.conversation_id != job.id.0 {
@@ -337,9 +372,9 @@ fn outcome(job: &SendJob, answer: Answer) -> Result<Result<Stored>> {
         seq: answer.seq,
         created_at: rfc3339(answer.created_at),
         edited_at: answer.edited_at.map(rfc3339),
-        deleted: answer.deleted != 0,
+        deleted: answer.deleted,
     };
-    let created = answer.earlier == 0;
+    let created = !answer.earlier;
     Ok(Ok(Stored {
         sent: Sent {
             message,
