@@ -96,6 +96,48 @@ async fn second_send_with_same_client_id_returns_the_first_message() {
     assert_eq!(page["messages"].as_array().unwrap().len(), 3);
 }
 
+/// A `client_id` names one message of its sender: used again in another conversation it is a
+/// conflict, and a sender who has left since retries into nothing they may see.
+#[tokio::test]
+async fn a_client_id_is_not_reused_elsewhere_nor_by_a_former_member() {
+    let app = TestApp::spawn().await;
+    let (ann, bob, cat) = (
+        app.person("ann").await,
+        app.person("bob").await,
+        app.person("cat").await,
+    );
+    let direct = app.direct(&ann, &bob).await;
+    let group = app.group(&cat, "g", &[&ann]).await;
+    let messages = |id: i64| format!("/api/conversations/{id}/messages");
+    let res = app
+        .post(&ann, &messages(direct), json!({"body": "hi", "client_id": "k"}))
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert_error(
+        app.post(&ann, &messages(group), json!({"body": "hi", "client_id": "k"}))
+            .await,
+        StatusCode::CONFLICT,
+        "conflict",
+    )
+    .await;
+    let res = app
+        .post(&ann, &messages(group), json!({"body": "hey", "client_id": "g"}))
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let parts = format!("/api/conversations/{group}/participants/{}", ann.id);
+    let res = app.call(&cat, Method::DELETE, &parts, None).await;
+    assert!(res.status().is_success(), "{}", res.status());
+    assert_error(
+        app.post(&ann, &messages(group), json!({"body": "hey", "client_id": "g"}))
+            .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    let page: Value = app.get(&cat, &messages(group)).await.json().await.unwrap();
+    assert_eq!(page["messages"].as_array().unwrap().len(), 1);
+}
+
 #[tokio::test]
 async fn twenty_concurrent_sends_from_two_users_get_twenty_consecutive_seqs() {
     let app = TestApp::spawn().await;
