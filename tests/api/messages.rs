@@ -109,31 +109,20 @@ async fn a_client_id_is_not_reused_elsewhere_nor_by_a_former_member() {
     let direct = app.direct(&ann, &bob).await;
     let group = app.group(&cat, "g", &[&ann]).await;
     let messages = |id: i64| format!("/api/conversations/{id}/messages");
-    let res = app
-        .post(&ann, &messages(direct), json!({"body": "hi", "client_id": "k"}))
-        .await;
-    assert_eq!(res.status(), StatusCode::CREATED);
-    assert_error(
-        app.post(&ann, &messages(group), json!({"body": "hi", "client_id": "k"}))
-            .await,
-        StatusCode::CONFLICT,
-        "conflict",
-    )
-    .await;
-    let res = app
-        .post(&ann, &messages(group), json!({"body": "hey", "client_id": "g"}))
-        .await;
-    assert_eq!(res.status(), StatusCode::CREATED);
+    let send = |id: i64, client_id: &str| {
+        app.post(
+            &ann,
+            &messages(id),
+            json!({"body": "hi", "client_id": client_id}),
+        )
+    };
+    assert_eq!(send(direct, "k").await.status(), StatusCode::CREATED);
+    assert_error(send(group, "k").await, StatusCode::CONFLICT, "conflict").await;
+    assert_eq!(send(group, "g").await.status(), StatusCode::CREATED);
     let parts = format!("/api/conversations/{group}/participants/{}", ann.id);
     let res = app.call(&cat, Method::DELETE, &parts, None).await;
     assert!(res.status().is_success(), "{}", res.status());
-    assert_error(
-        app.post(&ann, &messages(group), json!({"body": "hey", "client_id": "g"}))
-            .await,
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
+    assert_error(send(group, "g").await, StatusCode::NOT_FOUND, "not_found").await;
     let page: Value = app.get(&cat, &messages(group)).await.json().await.unwrap();
     assert_eq!(page["messages"].as_array().unwrap().len(), 1);
 }
