@@ -40,13 +40,9 @@ struct World {
 impl World {
     async fn new() -> Self {
         let app = TestApp::spawn().await;
-        let (owner, admin, member, removed, stranger) = (
-            app.person("owner").await,
-            app.person("admin").await,
-            app.person("member").await,
-            app.person("removed").await,
-            app.person("stranger").await,
-        );
+        let [owner, admin, member, removed, stranger] = app
+            .people(["owner", "admin", "member", "removed", "stranger"])
+            .await;
         let group = app
             .group(&owner, "matrix", &[&admin, &member, &removed])
             .await;

@@ -122,11 +122,7 @@ async fn direct_conversation_errors() {
 #[tokio::test]
 async fn a_group_has_an_owner_members_and_a_checked_title() {
     let app = TestApp::spawn().await;
-    let (ann, bob, cat) = (
-        app.person("ann").await,
-        app.person("bob").await,
-        app.person("cat").await,
-    );
+    let [ann, bob, cat] = app.people(["ann", "bob", "cat"]).await;
     let res = app
         .post(&ann, "/api/conversations", json!({"kind": "group", "title": "  Class of '09 ", "user_ids": [bob.id, cat.id, bob.id, ann.id]}))
         .await;
@@ -216,11 +212,7 @@ async fn group_size_is_limited() {
 #[tokio::test]
 async fn post_linked_conversations_are_one_per_post_and_asker() {
     let app = TestApp::spawn().await;
-    let (author, helper, other) = (
-        app.person("author").await,
-        app.person("helper").await,
-        app.person("other").await,
-    );
+    let [author, helper, other] = app.people(["author", "helper", "other"]).await;
     let res = app
         .post(
             &author,
@@ -367,11 +359,7 @@ async fn posts_list_newest_first_with_pages() {
 #[tokio::test]
 async fn the_list_is_ordered_by_activity_and_carries_last_message_and_unread() {
     let app = TestApp::spawn().await;
-    let (ann, bob, cat) = (
-        app.person("ann").await,
-        app.person("bob").await,
-        app.person("cat").await,
-    );
+    let [ann, bob, cat] = app.people(["ann", "bob", "cat"]).await;
     let with_bob = app.direct(&ann, &bob).await;
     let with_cat = app.direct(&ann, &cat).await;
     let group = app.group(&ann, "Reunion", &[&bob, &cat]).await;
@@ -430,11 +418,7 @@ async fn the_list_is_ordered_by_activity_and_carries_last_message_and_unread() {
 #[tokio::test]
 async fn search_covers_titles_post_titles_and_participant_names() {
     let app = TestApp::spawn().await;
-    let (ann, bob, cat) = (
-        app.person("ann").await,
-        app.person("bob").await,
-        app.person("cat").await,
-    );
+    let [ann, bob, cat] = app.people(["ann", "bob", "cat"]).await;
     app.direct(&ann, &bob).await;
     let group = app.group(&ann, "Hiking Club", &[&cat]).await;
     let post: Value = app
@@ -471,11 +455,7 @@ async fn search_covers_titles_post_titles_and_participant_names() {
 #[tokio::test]
 async fn search_follows_renames_and_membership() {
     let app = TestApp::spawn().await;
-    let (ann, bob, zoe) = (
-        app.person("ann").await,
-        app.person("bob").await,
-        app.person("zoe").await,
-    );
+    let [ann, bob, zoe] = app.people(["ann", "bob", "zoe"]).await;
     let mut crowd = Vec::new();
     for i in 0..21 {
         crowd.push(app.person(&format!("crowd{i}")).await);

@@ -154,6 +154,17 @@ impl TestApp {
         }
     }
 
+    /// Signed-in test users, registered one after another in the order given.
+    pub async fn people<const N: usize>(&self, usernames: [&str; N]) -> [Person; N] {
+        let mut people = Vec::with_capacity(N);
+        for username in usernames {
+            people.push(self.person(username).await);
+        }
+        people
+            .try_into()
+            .unwrap_or_else(|_| unreachable!("one person per name"))
+    }
+
     /// Sends `method path` as `who` with an optional JSON body. The request is built before
     /// the future is returned, so the future borrows neither `who` nor `path`.
     pub fn call(

@@ -101,11 +101,7 @@ async fn second_send_with_same_client_id_returns_the_first_message() {
 #[tokio::test]
 async fn a_client_id_is_not_reused_elsewhere_nor_by_a_former_member() {
     let app = TestApp::spawn().await;
-    let (ann, bob, cat) = (
-        app.person("ann").await,
-        app.person("bob").await,
-        app.person("cat").await,
-    );
+    let [ann, bob, cat] = app.people(["ann", "bob", "cat"]).await;
     let direct = app.direct(&ann, &bob).await;
     let group = app.group(&cat, "g", &[&ann]).await;
     let messages = |id: i64| format!("/api/conversations/{id}/messages");
@@ -306,11 +302,7 @@ async fn only_the_sender_edits_and_edits_are_visible() {
 #[tokio::test]
 async fn delete_keeps_id_and_seq_and_empties_the_body() {
     let app = TestApp::spawn().await;
-    let (ann, bob, cat) = (
-        app.person("ann").await,
-        app.person("bob").await,
-        app.person("cat").await,
-    );
+    let [ann, bob, cat] = app.people(["ann", "bob", "cat"]).await;
     let group = app.group(&ann, "g", &[&bob, &cat]).await;
     let by_bob = app.send(&bob, group, "bob's").await;
     let by_cat = app.send(&cat, group, "cat's").await;

@@ -15,13 +15,9 @@ fn role_of(conversation: &Value, user: i64) -> Option<String> {
 #[tokio::test]
 async fn owners_and_admins_add_members_and_only_the_owner_grants_roles() {
     let app = TestApp::spawn().await;
-    let (own, adm, mem, new1, new2) = (
-        app.person("owner").await,
-        app.person("admin").await,
-        app.person("member").await,
-        app.person("newbie").await,
-        app.person("newbie2").await,
-    );
+    let [own, adm, mem, new1, new2] = app
+        .people(["owner", "admin", "member", "newbie", "newbie2"])
+        .await;
     let g = app.group(&own, "g", &[&adm, &mem]).await;
     let parts = format!("/api/conversations/{g}/participants");
     let res = app
@@ -126,12 +122,7 @@ async fn owners_and_admins_add_members_and_only_the_owner_grants_roles() {
 #[tokio::test]
 async fn removal_rules_and_a_removed_member_loses_access() {
     let app = TestApp::spawn().await;
-    let (own, adm, mem, other) = (
-        app.person("owner").await,
-        app.person("admin").await,
-        app.person("member").await,
-        app.person("other").await,
-    );
+    let [own, adm, mem, other] = app.people(["owner", "admin", "member", "other"]).await;
     let g = app.group(&own, "g", &[&adm, &mem, &other]).await;
     let parts = format!("/api/conversations/{g}/participants");
     app.call(
@@ -199,11 +190,7 @@ async fn removal_rules_and_a_removed_member_loses_access() {
 #[tokio::test]
 async fn direct_and_post_linked_conversations_take_no_participant_changes() {
     let app = TestApp::spawn().await;
-    let (ann, bob, cat) = (
-        app.person("ann").await,
-        app.person("bob").await,
-        app.person("cat").await,
-    );
+    let [ann, bob, cat] = app.people(["ann", "bob", "cat"]).await;
     let direct = app.direct(&ann, &bob).await;
     let post: Value = app
         .post(&ann, "/api/posts", json!({"title": "t", "body": "b"}))
