@@ -5,10 +5,16 @@
 //! Layout:
 //! - [`session`]: who is signed in; sign-up, sign-in and sign-out server functions.
 //! - [`conversations`]: the conversation list's server function.
+//! - [`messages`]: the chat window's server functions.
+//! - [`live`]: the socket, in the browser, and where its news goes.
 //! - [`pages`]: one module per screen.
 
 /// Conversation server functions and how conversations are named.
 pub mod conversations;
+/// The live connection and the state it updates.
+mod live;
+/// Chat window server functions.
+pub mod messages;
 /// Screens: sign-in, sign-up, the signed-in shell, not found.
 mod pages;
 /// The signed-in user and the server functions that change it.
@@ -81,6 +87,7 @@ pub fn App() -> impl IntoView {
             <Routes fallback=pages::NotFound>
                 // Async: the session is known before the headers go out, so a visitor gets a real 302.
                 <Route path=path!("/") view=pages::Home ssr=SsrMode::Async />
+                <Route path=path!("/c/:id") view=pages::Home ssr=SsrMode::Async />
                 <Route path=path!("/signin") view=pages::SignIn />
                 <Route path=path!("/signup") view=pages::SignUp />
             </Routes>

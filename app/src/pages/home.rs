@@ -1,10 +1,15 @@
-//! The signed-in shell: header with the user's name and sign-out, and the conversation list.
+//! The signed-in shell: header with the user's name and sign-out, the conversation list, and
+//! the open conversation (`/c/{id}`) beside it, or instead of it on a phone.
 
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
+use leptos_router::hooks::use_location;
 use protocol::{Conversation, ConversationList, User, UserId};
 
+use super::chat_window::ChatWindow;
 use crate::conversations::{display_title, my_conversations};
+use crate::live::Live;
+use crate::messages::{open_conversation, Opened};
 use crate::session::{current_user, SignOut};
 
 /// Every resource of the page is made here, outside any `<Suspense>`, and only read inside:
@@ -21,11 +26,21 @@ pub fn Home() -> impl IntoView {
         move || (filter.query.get(), filter.unread_only.get()),
         |(q, unread)| my_conversations(q, unread),
     );
+    let location = use_location();
+    let open = Resource::new(
+        move || conversation_in(&location.pathname.get()),
+        |id| async move {
+            match id {
+                Some(id) => open_conversation(id).await.map(Some),
+                None => Ok(None),
+            }
+        },
+    );
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match me.await {
-                    Ok(Some(user)) => view! { <Shell user filter list /> }.into_any(),
+                    Ok(Some(user)) => view! { <Shell user filter list open /> }.into_any(),
                     Ok(None) => {
                         signed_out_status();
                         view! { <Redirect path="/signin" /> }.into_any()
@@ -36,6 +51,14 @@ pub fn Home() -> impl IntoView {
         </Suspense>
     }
 }
+
+/// The conversation a path opens: `/c/{id}`.
+fn conversation_in(path: &str) -> Option<i64> {
+    path.strip_prefix("/c/")?.parse().ok()
+}
+
+/// The open conversation, if the path names one.
+type OpenResource = Resource<Result<Option<Opened>, ServerFnError>>;
 
 /// `<Redirect>` sets `Location` during server rendering but leaves the status at 200, which
 /// browsers ignore; make it a real redirect.
@@ -57,9 +80,18 @@ struct ListFilter {
 type ListResource = Resource<Result<ConversationList, ServerFnError>>;
 
 #[component]
-fn Shell(user: User, filter: ListFilter, list: ListResource) -> impl IntoView {
+fn Shell(user: User, filter: ListFilter, list: ListResource, open: OpenResource) -> impl IntoView {
     let sign_out = ServerAction::<SignOut>::new();
     let name = user.display_name.clone();
+    let live = Live::new(
+        user.id,
+        Callback::new(move |()| list.refetch()),
+        Callback::new(move |()| open.refetch()),
+    );
+    live.connect();
+    let me = user.clone();
+    let location = use_location();
+    let has_active = move || conversation_in(&location.pathname.get()).is_some();
     view! {
         <div class="shell">
             <header class="topbar">
@@ -73,10 +105,30 @@ fn Shell(user: User, filter: ListFilter, list: ListResource) -> impl IntoView {
                     </button>
                 </ActionForm>
             </header>
-            <div class="panes">
+            <div class="panes" class:has-active=has_active>
                 <ConversationNav me=user.id filter list />
                 <main class="chat-pane">
-                    <p class="placeholder">"Pick a conversation to start chatting."</p>
+                    <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                        {move || {
+                            let me = me.clone();
+                            Suspend::new(async move {
+                                match open.await {
+                                    Ok(Some(opened)) => {
+                                        view! { <ChatWindow me opened live /> }.into_any()
+                                    }
+                                    Ok(None) => {
+                                        view! {
+                                            <p class="placeholder">
+                                                "Pick a conversation to start chatting."
+                                            </p>
+                                        }
+                                            .into_any()
+                                    }
+                                    Err(e) => view! { <Failure error=e /> }.into_any(),
+                                }
+                            })
+                        }}
+                    </Transition>
                 </main>
             </div>
         </div>
@@ -149,9 +201,12 @@ fn ConversationItem(conversation: Conversation, me: UserId) -> impl IntoView {
         None => "No messages yet".to_owned(),
     };
     let unread = conversation.unread_count;
+    let href = format!("/c/{}", conversation.id.0);
     view! {
         <li class="conversation-item">
-            <span class="title">{title}</span>
+            <a class="title" href=href>
+                {title}
+            </a>
             <span class="preview">{preview}</span>
             {(unread > 0)
                 .then(|| {

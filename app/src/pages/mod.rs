@@ -1,4 +1,5 @@
 mod auth_forms;
+mod chat_window;
 mod home;
 mod not_found;
 

@@ -1,0 +1,116 @@
+//! Server functions of the chat window. They call the same `chat` services as the REST API, as
+//! the signed-in caller; live news comes over the socket ([`crate::live`]).
+
+use leptos::prelude::*;
+use protocol::{Conversation, Message};
+use serde::{Deserialize, Serialize};
+
+/// A conversation as its window opens: who is in it and its newest page of messages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Opened {
+    pub conversation: Conversation,
+    /// Oldest first.
+    pub messages: Vec<Message>,
+    /// Older messages remain ([`older_messages`]).
+    pub has_more: bool,
+}
+
+/// Opens a conversation: the newest page, and the caller has read up to its last message.
+#[server(prefix = "/rpc", endpoint = "open_conversation")]
+pub async fn open_conversation(id: i64) -> Result<Opened, ServerFnError> {
+    use crate::session::server;
+    let chat = expect_context::<chat::Chat>();
+    let me = server::viewer(&chat).await?.user_id;
+    let id = protocol::ConversationId(id);
+    let (messages, has_more) = chat
+        .history(me, id, &chat::messages::HistoryQuery::default())
+        .await
+        .map_err(server::error)?;
+    if let Some(last) = messages.last() {
+        chat.mark_read(me, id, last.seq)
+            .await
+            .map_err(server::error)?;
+    }
+    // Read after the receipt, so the caller's own unread count and read position are current.
+    let conversation = chat.conversation(me, id).await.map_err(server::error)?;
+    Ok(Opened {
+        conversation,
+        messages,
+        has_more,
+    })
+}
+
+/// The page of messages before `before` (a seq), oldest first, and whether older ones remain.
+#[server(prefix = "/rpc", endpoint = "older_messages")]
+pub async fn older_messages(id: i64, before: i64) -> Result<(Vec<Message>, bool), ServerFnError> {
+    use crate::session::server;
+    let chat = expect_context::<chat::Chat>();
+    let me = server::viewer(&chat).await?.user_id;
+    let query = chat::messages::HistoryQuery {
+        before: Some(before),
+        ..Default::default()
+    };
+    chat.history(me, protocol::ConversationId(id), &query)
+        .await
+        .map_err(server::error)
+}
+
+/// Sends a message; `client_id` makes a retry of the same send store it once.
+#[server(prefix = "/rpc", endpoint = "send_message")]
+pub async fn send_message(
+    id: i64,
+    body: String,
+    client_id: Option<String>,
+) -> Result<Message, ServerFnError> {
+    use crate::session::server;
+    let chat = expect_context::<chat::Chat>();
+    let me = server::viewer(&chat).await?.user_id;
+    let request = protocol::SendMessage {
+        body,
+        client_id: client_id.filter(|c| !c.is_empty()),
+    };
+    chat.send_message(me, protocol::ConversationId(id), request)
+        .await
+        .map(|sent| sent.message)
+        .map_err(server::error)
+}
+
+/// Puts `message` in its place in `messages` (oldest first, by seq): news of one already there
+/// (an edit, a deletion, the same message from the socket and the send's answer) replaces it.
+pub fn merge(messages: &mut Vec<Message>, message: Message) {
+    match messages.binary_search_by_key(&message.seq, |m| m.seq) {
+        Ok(at) => messages[at] = message,
+        Err(at) => messages.insert(at, message),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use protocol::{ConversationId, MessageId, UserId};
+
+    use super::*;
+
+    fn message(seq: i64, body: &str) -> Message {
+        Message {
+            id: MessageId(seq + 100),
+            conversation_id: ConversationId(1),
+            sender_id: UserId(1),
+            client_id: None,
+            body: body.to_owned(),
+            seq,
+            created_at: String::new(),
+            edited_at: None,
+            deleted: false,
+        }
+    }
+
+    #[test]
+    fn merging_keeps_seq_order_and_replaces_what_is_there() {
+        let mut messages = vec![message(1, "a"), message(3, "c")];
+        merge(&mut messages, message(4, "d"));
+        merge(&mut messages, message(2, "b"));
+        merge(&mut messages, message(3, "c, edited"));
+        let bodies: Vec<&str> = messages.iter().map(|m| m.body.as_str()).collect();
+        assert_eq!(bodies, ["a", "b", "c, edited", "d"]);
+    }
+}

@@ -1,0 +1,210 @@
+//! The open conversation: its messages (older pages on request), who has read them, who is
+//! typing, and the box to write in. What arrives over the socket reaches it through [`Live`].
+
+use std::collections::HashMap;
+
+use leptos::prelude::*;
+use protocol::{ConversationId, Message, User, UserId};
+
+use crate::live::{Live, OpenChat};
+use crate::conversations::display_title;
+use crate::messages::{merge, older_messages, Opened, SendMessage};
+use crate::session::error_text;
+
+#[component]
+pub fn ChatWindow(me: User, opened: Opened, live: Live) -> impl IntoView {
+    let Opened {
+        conversation,
+        messages,
+        has_more,
+    } = opened;
+    let id = conversation.id;
+    let title = display_title(&conversation, me.id);
+    let names: HashMap<UserId, String> = conversation
+        .participants
+        .iter()
+        .map(|p| (p.user.id, p.user.display_name.clone()))
+        .collect();
+    let reads: HashMap<UserId, i64> = conversation
+        .participants
+        .iter()
+        .filter(|p| p.user.id != me.id)
+        .map(|p| (p.user.id, p.last_read_seq))
+        .collect();
+    let chat = OpenChat {
+        id,
+        messages: RwSignal::new(messages),
+        reads: RwSignal::new(reads),
+        typing: RwSignal::new(Vec::new()),
+    };
+    live.show(chat);
+    on_cleanup(move || live.hide(chat));
+
+    let has_more = RwSignal::new(has_more);
+    let older = Action::new(move |before: &i64| older_messages(id.0, *before));
+    Effect::new(move |_| {
+        if let Some(Ok((page, more))) = older.value().get() {
+            chat.messages.update(|list| page.into_iter().for_each(|m| merge(list, m)));
+            has_more.set(more);
+        }
+    });
+    let load_older = move |_| {
+        let first = chat.messages.with_untracked(|m| m.first().map(|m| m.seq));
+        if let Some(before) = first {
+            older.dispatch(before);
+        }
+    };
+
+    let name_of = StoredValue::new(names);
+    let typing_line = move || {
+        let names = chat.typing.with(|typing| {
+            typing
+                .iter()
+                .filter_map(|u| name_of.with_value(|n| n.get(u).cloned()))
+                .collect::<Vec<_>>()
+        });
+        match names.as_slice() {
+            [] => String::new(),
+            [one] => format!("{one} is typing…"),
+            [one, two] => format!("{one} and {two} are typing…"),
+            _ => "Several people are typing…".to_owned(),
+        }
+    };
+    // "Seen" under the caller's latest message once someone else has read it.
+    let seen_seq = move || {
+        let mine = chat.messages.with(|list| {
+            list.iter()
+                .rev()
+                .find(|m| m.sender_id == me.id)
+                .map(|m| m.seq)
+        })?;
+        chat.reads
+            .with(|reads| reads.values().any(|seq| *seq >= mine))
+            .then_some(mine)
+    };
+
+    view! {
+        <section class="chat" aria-label=format!("Conversation: {title}")>
+            <header class="chat-header">
+                <a href="/" class="back" aria-label="Back to conversations">
+                    "‹"
+                </a>
+                <h1>{title.clone()}</h1>
+                <span class="status" aria-live="polite">
+                    {move || (!live.connected.get()).then_some("Connecting…")}
+                </span>
+            </header>
+            <div class="messages-scroll">
+                <Show when=move || has_more.get()>
+                    <button
+                        class="ghost older"
+                        on:click=load_older
+                        disabled=move || older.pending().get()
+                    >
+                        "Show older messages"
+                    </button>
+                </Show>
+                <ol class="messages" aria-label="Messages">
+                    <For
+                        each=move || chat.messages.get()
+                        key=|m| (m.id, m.edited_at.clone(), m.deleted)
+                        children=move |m: Message| {
+                            let mine = m.sender_id == me.id;
+                            let sender = name_of
+                                .with_value(|n| n.get(&m.sender_id).cloned())
+                                .unwrap_or_else(|| "Someone".to_owned());
+                            let seq = m.seq;
+                            view! {
+                                <li class="message" class:mine=mine>
+                                    <span class="sender">{sender}</span>
+                                    {if m.deleted {
+                                        view! { <p class="body deleted">"Message deleted"</p> }
+                                            .into_any()
+                                    } else {
+                                        view! { <p class="body">{m.body}</p> }.into_any()
+                                    }}
+                                    {m.edited_at.is_some().then(|| view! { <span class="edited">"edited"</span> })}
+                                    <Show when=move || seen_seq() == Some(seq)>
+                                        <span class="seen">"Seen"</span>
+                                    </Show>
+                                </li>
+                            }
+                        }
+                    />
+                </ol>
+                <Show when=move || chat.messages.with(Vec::is_empty)>
+                    <p class="placeholder">"No messages yet. Say hello!"</p>
+                </Show>
+            </div>
+            <p class="typing" aria-live="polite">
+                {typing_line}
+            </p>
+            <Composer id live />
+        </section>
+    }
+}
+
+/// The box to write in. A form that works before the WASM has loaded (the server function
+/// answers a plain POST); once hydrated, it sends in place, with a `client_id` so that a retry
+/// stores the message once, and tells the others that the user is typing.
+#[component]
+fn Composer(id: ConversationId, live: Live) -> impl IntoView {
+    let send = ServerAction::<SendMessage>::new();
+    let draft = RwSignal::new(String::new());
+    let client_id = RwSignal::new(String::new());
+    Effect::new(move |_| client_id.set(new_client_id()));
+    // A failed send keeps the draft and its client_id: sending again cannot store it twice.
+    Effect::new(move |_| {
+        if let Some(Ok(message)) = send.value().get() {
+            live.arrived(message);
+            draft.set(String::new());
+            client_id.set(new_client_id());
+        }
+    });
+    let failure = move || {
+        send.value()
+            .with(|v| v.as_ref().and_then(|r| r.as_ref().err().map(error_text)))
+    };
+    view! {
+        <ActionForm action=send attr:class="composer">
+            <input type="hidden" name="id" value=id.0 />
+            <input type="hidden" name="client_id" prop:value=client_id />
+            <label for="message-body" class="visually-hidden">
+                "Message"
+            </label>
+            <textarea
+                id="message-body"
+                name="body"
+                rows="1"
+                required
+                maxlength=protocol::MessageBody::DEFAULT_MAX
+                placeholder="Write a message"
+                prop:value=draft
+                on:input=move |ev| {
+                    draft.set(event_target_value(&ev));
+                    live.typing(id);
+                }
+            ></textarea>
+            <button type="submit" disabled=move || send.pending().get()>
+                "Send"
+            </button>
+        </ActionForm>
+        {move || failure().map(|text| view! { <p class="error" role="alert">{text}</p> })}
+    }
+}
+
+/// A fresh id for the next message (browser only; the server renders an empty one, which
+/// means none).
+fn new_client_id() -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        format!(
+            "web-{:x}-{:x}",
+            js_sys::Date::now() as u64,
+            (js_sys::Math::random() * f64::from(u32::MAX)) as u64
+        )
+    }
+    #[cfg(not(feature = "hydrate"))]
+    String::new()
+}
+
