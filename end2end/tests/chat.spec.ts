@@ -30,13 +30,7 @@ test("two people chat live: history, typing, sending, read receipts", async ({ b
   const bobContext = await browser.newContext();
   const bobPage = await bobContext.newPage();
   const bob = await register(bobPage.request, "Bob");
-
-  const created = await bobPage.request.post("/api/conversations", {
-    data: { kind: "direct", user_id: ann.user.id },
-    headers: { Authorization: `Bearer ${bob.token}` },
-  });
-  expect(created.status()).toBe(201);
-  const { id } = await created.json();
+  const id = await directBetween(bobPage.request, bob.token, ann.user.id);
   const sent = await bobPage.request.post(`/api/conversations/${id}/messages`, {
     data: { body: "Are you at the reunion?" },
     headers: { Authorization: `Bearer ${bob.token}` },
@@ -70,9 +64,9 @@ test("two people chat live: history, typing, sending, read receipts", async ({ b
   // Ann's window was open, so she has read it: Bob sees so.
   await expect(bobChat.getByText("Seen")).toBeVisible();
 
-  // Ann answers; Bob has it without reloading, and the server stored it once.
+  // Ann answers with Enter; Bob has it without reloading, and the server stored it once.
   await annChat.getByRole("textbox", { name: "Message" }).fill("On my way!");
-  await annChat.getByRole("button", { name: "Send" }).click();
+  await annChat.getByRole("textbox", { name: "Message" }).press("Enter");
   await expect(bobChat.getByRole("list", { name: "Messages" })).toContainText("On my way!");
   const history = await bobPage.request.get(`/api/conversations/${id}/messages`, {
     headers: { Authorization: `Bearer ${bob.token}` },
@@ -86,11 +80,7 @@ test("two people chat live: history, typing, sending, read receipts", async ({ b
 test("a conversation someone is not in is not shown to them", async ({ page, request }) => {
   const owner = await register(request, "Owner");
   const other = await register(request, "Other");
-  const created = await request.post("/api/conversations", {
-    data: { kind: "direct", user_id: other.user.id },
-    headers: { Authorization: `Bearer ${owner.token}` },
-  });
-  const { id } = await created.json();
+  const id = await directBetween(request, owner.token, other.user.id);
   await request.post(`/api/conversations/${id}/messages`, {
     data: { body: "Only for the two of us" },
     headers: { Authorization: `Bearer ${owner.token}` },
@@ -100,4 +90,67 @@ test("a conversation someone is not in is not shown to them", async ({ page, req
   await page.goto(`/c/${id}`);
   await expect(page.getByRole("alert")).toBeVisible();
   await expect(page.locator("body")).not.toContainText("Only for the two of us");
+});
+
+/** A direct conversation that `token`'s user starts with `otherId`; answers its id. */
+async function directBetween(request: APIRequestContext, token: string, otherId: number) {
+  const created = await request.post("/api/conversations", {
+    data: { kind: "direct", user_id: otherId },
+    headers: { Authorization: `Bearer ${token}` },
+  });
+  expect(created.status()).toBe(201);
+  return (await created.json()).id as number;
+}
+
+test("older messages come a page at a time", async ({ page, request }) => {
+  const ann = await register(page.request, "Ann");
+  const bob = await register(request, "Bob");
+  const id = await directBetween(request, bob.token, ann.user.id);
+  for (let n = 1; n <= 55; n++) {
+    const sent = await request.post(`/api/conversations/${id}/messages`, {
+      data: { body: `note ${n}.` },
+      headers: { Authorization: `Bearer ${bob.token}` },
+    });
+    expect(sent.status()).toBe(201);
+  }
+
+  const chat = await openChat(page, id);
+  const messages = chat.getByRole("list", { name: "Messages" });
+  await expect(messages.getByRole("listitem")).toHaveCount(50);
+  await expect(messages).toContainText("note 55.");
+  await expect(messages).not.toContainText("note 5.");
+  await chat.getByRole("button", { name: "Show older messages" }).click();
+  await expect(messages.getByRole("listitem")).toHaveCount(55);
+  await expect(messages.getByRole("listitem").first()).toContainText("note 1.");
+  await expect(chat.getByRole("button", { name: "Show older messages" })).toHaveCount(0);
+});
+
+test("a dropped connection comes back and catches up on what was missed", async ({
+  page,
+  request,
+}) => {
+  const ann = await register(page.request, "Ann");
+  const bob = await register(request, "Bob");
+  const id = await directBetween(request, bob.token, ann.user.id);
+  // Ann's sockets pass through the test, which can cut them as a bad network would.
+  const sockets: { close: () => Promise<void> }[] = [];
+  await page.routeWebSocket(/\/ws$/, (ws) => {
+    ws.connectToServer();
+    sockets.push(ws);
+  });
+
+  const chat = await openChat(page, id);
+  for (const socket of sockets.splice(0)) await socket.close();
+  await expect(chat.getByText("Connecting…")).toBeVisible();
+  const sent = await request.post(`/api/conversations/${id}/messages`, {
+    data: { body: "Sent while you were away" },
+    headers: { Authorization: `Bearer ${bob.token}` },
+  });
+  expect(sent.status()).toBe(201);
+
+  await expect(chat.getByText("Connecting…")).toHaveCount(0, { timeout: 20_000 });
+  await expect(chat.getByRole("list", { name: "Messages" })).toContainText(
+    "Sent while you were away",
+  );
+  expect(sockets.length).toBeGreaterThan(0);
 });

@@ -8,9 +8,9 @@ mod socket;
 use std::collections::HashMap;
 
 use leptos::prelude::*;
-use protocol::{ClientEvent, ConversationId, Message, UserId};
 #[cfg(feature = "hydrate")]
 use protocol::ServerEvent;
+use protocol::{ClientEvent, ConversationId, Message, UserId};
 
 use crate::messages::merge;
 
@@ -134,7 +134,9 @@ impl Live {
                 return;
             }
             self.typing_sent.set_value((id, now));
-            self.send(&ClientEvent::TypingStart { conversation_id: id });
+            self.send(&ClientEvent::TypingStart {
+                conversation_id: id,
+            });
         }
         #[cfg(not(feature = "hydrate"))]
         let _ = id;
@@ -229,7 +231,8 @@ impl Live {
                 user_id,
             } => {
                 if let Some(chat) = self.open_chat(conversation_id) {
-                    chat.typing.update(|typing| typing.retain(|u| *u != user_id));
+                    chat.typing
+                        .update(|typing| typing.retain(|u| *u != user_id));
                 }
             }
             ServerEvent::ConversationUpdated { .. } => self.refresh_list.run(()),

@@ -4,10 +4,10 @@
 use std::collections::HashMap;
 
 use leptos::prelude::*;
-use protocol::{ConversationId, Message, User, UserId};
+use protocol::{ConversationId, ConversationKind, Message, User, UserId};
 
-use crate::live::{Live, OpenChat};
 use crate::conversations::display_title;
+use crate::live::{Live, OpenChat};
 use crate::messages::{merge, older_messages, Opened, SendMessage};
 use crate::session::error_text;
 
@@ -20,6 +20,8 @@ pub fn ChatWindow(me: User, opened: Opened, live: Live) -> impl IntoView {
     } = opened;
     let id = conversation.id;
     let title = display_title(&conversation, me.id);
+    // In a direct conversation, who wrote what is plain from the side it is on.
+    let named = conversation.kind != ConversationKind::Direct;
     let names: HashMap<UserId, String> = conversation
         .participants
         .iter()
@@ -44,7 +46,8 @@ pub fn ChatWindow(me: User, opened: Opened, live: Live) -> impl IntoView {
     let older = Action::new(move |before: &i64| older_messages(id.0, *before));
     Effect::new(move |_| {
         if let Some(Ok((page, more))) = older.value().get() {
-            chat.messages.update(|list| page.into_iter().for_each(|m| merge(list, m)));
+            chat.messages
+                .update(|list| page.into_iter().for_each(|m| merge(list, m)));
             has_more.set(more);
         }
     });
@@ -94,47 +97,54 @@ pub fn ChatWindow(me: User, opened: Opened, live: Live) -> impl IntoView {
                     {move || (!live.connected.get()).then_some("Connecting…")}
                 </span>
             </header>
+            // Laid out bottom up (CSS): the newest message shows first, and stays in view as
+            // more come, with no scrolling by code.
             <div class="messages-scroll">
-                <Show when=move || has_more.get()>
-                    <button
-                        class="ghost older"
-                        on:click=load_older
-                        disabled=move || older.pending().get()
-                    >
-                        "Show older messages"
-                    </button>
-                </Show>
-                <ol class="messages" aria-label="Messages">
-                    <For
-                        each=move || chat.messages.get()
-                        key=|m| (m.id, m.edited_at.clone(), m.deleted)
-                        children=move |m: Message| {
-                            let mine = m.sender_id == me.id;
-                            let sender = name_of
-                                .with_value(|n| n.get(&m.sender_id).cloned())
-                                .unwrap_or_else(|| "Someone".to_owned());
-                            let seq = m.seq;
-                            view! {
-                                <li class="message" class:mine=mine>
-                                    <span class="sender">{sender}</span>
-                                    {if m.deleted {
-                                        view! { <p class="body deleted">"Message deleted"</p> }
-                                            .into_any()
-                                    } else {
-                                        view! { <p class="body">{m.body}</p> }.into_any()
-                                    }}
-                                    {m.edited_at.is_some().then(|| view! { <span class="edited">"edited"</span> })}
-                                    <Show when=move || seen_seq() == Some(seq)>
-                                        <span class="seen">"Seen"</span>
-                                    </Show>
-                                </li>
+                <div>
+                    <Show when=move || has_more.get()>
+                        <button
+                            class="ghost older"
+                            on:click=load_older
+                            disabled=move || older.pending().get()
+                        >
+                            "Show older messages"
+                        </button>
+                    </Show>
+                    <ol class="messages" aria-label="Messages">
+                        <For
+                            each=move || chat.messages.get()
+                            key=|m| (m.id, m.edited_at.clone(), m.deleted)
+                            children=move |m: Message| {
+                                let mine = m.sender_id == me.id;
+                                let sender = name_of
+                                    .with_value(|n| n.get(&m.sender_id).cloned())
+                                    .unwrap_or_else(|| "Someone".to_owned());
+                                let seq = m.seq;
+                                view! {
+                                    <li class="message" class:mine=mine>
+                                        {named.then(|| view! { <span class="sender">{sender}</span> })}
+                                        {if m.deleted {
+                                            view! { <p class="body deleted">"Message deleted"</p> }
+                                                .into_any()
+                                        } else {
+                                            view! { <p class="body">{m.body}</p> }.into_any()
+                                        }}
+                                        {m
+                                            .edited_at
+                                            .is_some()
+                                            .then(|| view! { <span class="edited">"edited"</span> })}
+                                        <Show when=move || seen_seq() == Some(seq)>
+                                            <span class="seen">"Seen"</span>
+                                        </Show>
+                                    </li>
+                                }
                             }
-                        }
-                    />
-                </ol>
-                <Show when=move || chat.messages.with(Vec::is_empty)>
-                    <p class="placeholder">"No messages yet. Say hello!"</p>
-                </Show>
+                        />
+                    </ol>
+                    <Show when=move || chat.messages.with(Vec::is_empty)>
+                        <p class="placeholder">"No messages yet. Say hello!"</p>
+                    </Show>
+                </div>
             </div>
             <p class="typing" aria-live="polite">
                 {typing_line}
@@ -161,12 +171,22 @@ fn Composer(id: ConversationId, live: Live) -> impl IntoView {
             client_id.set(new_client_id());
         }
     });
+    let form = NodeRef::<leptos::html::Form>::new();
+    // Enter sends, Shift+Enter starts a new line (not while an input method is composing).
+    let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+            ev.prevent_default();
+            if let Some(form) = form.get() {
+                let _ = form.request_submit();
+            }
+        }
+    };
     let failure = move || {
         send.value()
             .with(|v| v.as_ref().and_then(|r| r.as_ref().err().map(error_text)))
     };
     view! {
-        <ActionForm action=send attr:class="composer">
+        <ActionForm action=send node_ref=form attr:class="composer">
             <input type="hidden" name="id" value=id.0 />
             <input type="hidden" name="client_id" prop:value=client_id />
             <label for="message-body" class="visually-hidden">
@@ -184,6 +204,7 @@ fn Composer(id: ConversationId, live: Live) -> impl IntoView {
                     draft.set(event_target_value(&ev));
                     live.typing(id);
                 }
+                on:keydown=on_keydown
             ></textarea>
             <button type="submit" disabled=move || send.pending().get()>
                 "Send"
@@ -207,4 +228,3 @@ fn new_client_id() -> String {
     #[cfg(not(feature = "hydrate"))]
     String::new()
 }
-
