@@ -31,6 +31,11 @@ pub struct OpenChat {
 #[cfg(feature = "hydrate")]
 const TYPING_EVERY_MS: f64 = 3_000.0;
 
+/// Reloads of the list asked for within this long are one: a busy group does not reload it
+/// for every message.
+#[cfg(feature = "hydrate")]
+const LIST_RELOAD_AFTER: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// The page's link to the socket. Copy: every part is a handle into the reactive arena.
 #[derive(Clone, Copy)]
 pub struct Live {
@@ -48,6 +53,9 @@ pub struct Live {
     socket: StoredValue<Option<socket::Socket>, LocalStorage>,
     #[cfg(feature = "hydrate")]
     typing_sent: StoredValue<(ConversationId, f64)>,
+    /// A reload of the list is on its way.
+    #[cfg(feature = "hydrate")]
+    list_due: StoredValue<bool>,
 }
 
 impl Live {
@@ -66,6 +74,8 @@ impl Live {
             socket: StoredValue::new_local(None),
             #[cfg(feature = "hydrate")]
             typing_sent: StoredValue::new((ConversationId(0), 0.0)),
+            #[cfg(feature = "hydrate")]
+            list_due: StoredValue::new(false),
         }
     }
 
@@ -121,7 +131,7 @@ impl Live {
         if let Some(chat) = self.open_chat(message.conversation_id) {
             chat.messages.update(|list| merge(list, message));
         }
-        self.refresh_list.run(());
+        self.reload_list();
     }
 
     /// The user is typing in `id`: the others hear of it, at most every few seconds.
@@ -140,6 +150,28 @@ impl Live {
         }
         #[cfg(not(feature = "hydrate"))]
         let _ = id;
+    }
+
+    /// Reloads the list soon, once for all the news until then.
+    fn reload_list(self) {
+        #[cfg(feature = "hydrate")]
+        {
+            if self.list_due.try_get_value().unwrap_or(true) {
+                return;
+            }
+            self.list_due.set_value(true);
+            set_timeout(
+                move || {
+                    // Nothing to do once the page is gone.
+                    if self.list_due.try_set_value(false).is_none() {
+                        self.refresh_list.run(());
+                    }
+                },
+                LIST_RELOAD_AFTER,
+            );
+        }
+        #[cfg(not(feature = "hydrate"))]
+        self.refresh_list.run(());
     }
 
     fn send(self, event: &ClientEvent) {
@@ -168,7 +200,7 @@ impl Live {
             });
         }
         if reconnected {
-            self.refresh_list.run(());
+            self.reload_list();
             self.reopen.run(());
         }
     }
@@ -190,14 +222,14 @@ impl Live {
                         });
                     }
                 }
-                self.refresh_list.run(());
+                self.reload_list();
             }
             ServerEvent::MessageEdited { message, .. }
             | ServerEvent::MessageDeleted { message, .. } => {
                 if let Some(chat) = self.open_chat(message.conversation_id) {
                     chat.messages.update(|list| merge(list, message));
                 }
-                self.refresh_list.run(());
+                self.reload_list();
             }
             ServerEvent::MessageRead {
                 conversation_id,
@@ -206,7 +238,7 @@ impl Live {
                 ..
             } => {
                 if user_id == self.me {
-                    self.refresh_list.run(());
+                    self.reload_list();
                 } else if let Some(chat) = self.open_chat(conversation_id) {
                     chat.reads.update(|reads| {
                         let read = reads.entry(user_id).or_default();
@@ -235,7 +267,7 @@ impl Live {
                         .update(|typing| typing.retain(|u| *u != user_id));
                 }
             }
-            ServerEvent::ConversationUpdated { .. } => self.refresh_list.run(()),
+            ServerEvent::ConversationUpdated { .. } => self.reload_list(),
             _ => {}
         }
     }

@@ -202,9 +202,14 @@ fn ConversationItem(conversation: Conversation, me: UserId) -> impl IntoView {
     };
     let unread = conversation.unread_count;
     let href = format!("/c/{}", conversation.id.0);
+    let location = use_location();
+    let open = {
+        let href = href.clone();
+        Memo::new(move |_| location.pathname.with(|path| *path == href))
+    };
     view! {
-        <li class="conversation-item">
-            <a class="title" href=href>
+        <li class="conversation-item" class:active=open>
+            <a class="title" href=href aria-current=move || open.get().then_some("page")>
                 {title}
             </a>
             <span class="preview">{preview}</span>
