@@ -175,8 +175,9 @@ impl Live {
     }
 
     fn send(self, event: &ClientEvent) {
+        // `try_`: a window closing as the page goes away may find the socket gone already.
         #[cfg(feature = "hydrate")]
-        self.socket.with_value(|socket| {
+        self.socket.try_with_value(|socket| {
             if let Some(socket) = socket {
                 socket.send(event);
             }
