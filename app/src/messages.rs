@@ -22,6 +22,9 @@ pub async fn open_conversation(id: i64) -> Result<Opened, ServerFnError> {
     let chat = expect_context::<chat::Chat>();
     let me = server::viewer(&chat).await?.user_id;
     let id = protocol::ConversationId(id);
+    // The conversation (its `version`) before the page: the page then holds at least every
+    // message up to that version, and the client asks the socket for the changes after it.
+    let conversation = chat.conversation(me, id).await.map_err(server::error)?;
     let (messages, has_more) = chat
         .history(me, id, &chat::messages::HistoryQuery::default())
         .await
@@ -31,8 +34,6 @@ pub async fn open_conversation(id: i64) -> Result<Opened, ServerFnError> {
             .await
             .map_err(server::error)?;
     }
-    // Read after the receipt, so the caller's own unread count and read position are current.
-    let conversation = chat.conversation(me, id).await.map_err(server::error)?;
     Ok(Opened {
         conversation,
         messages,

@@ -139,9 +139,22 @@ test("a dropped connection comes back and catches up on what was missed", async 
     sockets.push(ws);
   });
 
+  const first = await request.post(`/api/conversations/${id}/messages`, {
+    data: { body: "Lunch on Friday?" },
+    headers: { Authorization: `Bearer ${bob.token}` },
+  });
+  const { id: firstId } = await first.json();
   const chat = await openChat(page, id);
+  const messages = chat.getByRole("list", { name: "Messages" });
+  await expect(messages).toContainText("Lunch on Friday?");
   for (const socket of sockets.splice(0)) await socket.close();
   await expect(chat.getByText("Connecting…")).toBeVisible();
+  // While Ann is away, Bob edits his message and sends another.
+  const edited = await request.put(`/api/messages/${firstId}`, {
+    data: { body: "Lunch on Saturday?" },
+    headers: { Authorization: `Bearer ${bob.token}` },
+  });
+  expect(edited.status()).toBe(200);
   const sent = await request.post(`/api/conversations/${id}/messages`, {
     data: { body: "Sent while you were away" },
     headers: { Authorization: `Bearer ${bob.token}` },
@@ -149,8 +162,34 @@ test("a dropped connection comes back and catches up on what was missed", async 
   expect(sent.status()).toBe(201);
 
   await expect(chat.getByText("Connecting…")).toHaveCount(0, { timeout: 20_000 });
-  await expect(chat.getByRole("list", { name: "Messages" })).toContainText(
-    "Sent while you were away",
-  );
+  await expect(messages).toContainText("Sent while you were away");
+  await expect(messages).toContainText("Lunch on Saturday?");
+  await expect(messages).not.toContainText("Lunch on Friday?");
+  await expect(messages.getByRole("listitem")).toHaveCount(2);
   expect(sockets.length).toBeGreaterThan(0);
+});
+
+test("a message written offline is sent once the network is back", async ({ page, request }) => {
+  const ann = await register(page.request, "Ann");
+  const bob = await register(request, "Bob");
+  const id = await directBetween(request, bob.token, ann.user.id);
+  const chat = await openChat(page, id);
+
+  await page.context().setOffline(true);
+  const box = chat.getByRole("textbox", { name: "Message" });
+  await box.fill("Written in a tunnel");
+  await box.press("Enter");
+  await expect(chat.getByRole("alert")).toContainText("waiting for the network");
+  await page.context().setOffline(false);
+
+  await expect(chat.getByRole("list", { name: "Messages" })).toContainText(
+    "Written in a tunnel",
+    { timeout: 20_000 },
+  );
+  await expect(box).toHaveValue("");
+  const history = await request.get(`/api/conversations/${id}/messages`, {
+    headers: { Authorization: `Bearer ${bob.token}` },
+  });
+  const bodies = ((await history.json()).messages as { body: string }[]).map((m) => m.body);
+  expect(bodies).toEqual(["Written in a tunnel"]);
 });

@@ -24,6 +24,8 @@ pub struct OpenChat {
     pub reads: RwSignal<HashMap<UserId, i64>>,
     /// Who is typing here now, besides the caller.
     pub typing: RwSignal<Vec<UserId>>,
+    /// The latest change of the conversation shown: events at or below it are already in.
+    pub version: RwSignal<i64>,
 }
 
 /// Typing news goes out at most this often while the user types (the server ends a typing
@@ -41,14 +43,13 @@ const LIST_RELOAD_AFTER: std::time::Duration = std::time::Duration::from_millis(
 pub struct Live {
     /// The socket is up (false until the WASM has connected it).
     pub connected: RwSignal<bool>,
+    /// Counts reconnections: what failed for want of a network may try again.
+    pub reconnects: RwSignal<u32>,
     open: RwSignal<Option<OpenChat>>,
     /// Reloads the conversation list (previews, order, unread counts).
     refresh_list: Callback<()>,
     #[cfg(feature = "hydrate")]
     me: UserId,
-    /// Reloads the open conversation: after a reconnect, what happened while away.
-    #[cfg(feature = "hydrate")]
-    reopen: Callback<()>,
     #[cfg(feature = "hydrate")]
     socket: StoredValue<Option<socket::Socket>, LocalStorage>,
     #[cfg(feature = "hydrate")]
@@ -59,17 +60,16 @@ pub struct Live {
 }
 
 impl Live {
-    pub fn new(me: UserId, refresh_list: Callback<()>, reopen: Callback<()>) -> Self {
+    pub fn new(me: UserId, refresh_list: Callback<()>) -> Self {
         #[cfg(not(feature = "hydrate"))]
-        let _ = (me, reopen);
+        let _ = me;
         Self {
             connected: RwSignal::new(false),
+            reconnects: RwSignal::new(0),
             open: RwSignal::new(None),
             refresh_list,
             #[cfg(feature = "hydrate")]
             me,
-            #[cfg(feature = "hydrate")]
-            reopen,
             #[cfg(feature = "hydrate")]
             socket: StoredValue::new_local(None),
             #[cfg(feature = "hydrate")]
@@ -104,6 +104,8 @@ impl Live {
         self.send(&ClientEvent::Join {
             conversation_id: chat.id,
         });
+        #[cfg(feature = "hydrate")]
+        self.fetch_changes(chat, chat.version.get_untracked());
     }
 
     /// The window showing `chat` closed. A window reloaded after a reconnect shows itself
@@ -190,8 +192,9 @@ impl Live {
         self.open.get_untracked().filter(|chat| chat.id == id)
     }
 
-    /// Connected (again): join the open conversation; after a reconnect, reload what may have
-    /// changed meanwhile.
+    /// Connected (again): join the open conversation and catch up on its changes since the page
+    /// was made or the connection lost, from its change record; after a reconnect, reload the
+    /// list too.
     #[cfg(feature = "hydrate")]
     fn opened(self, reconnected: bool) {
         self.connected.set(true);
@@ -199,52 +202,50 @@ impl Live {
             self.send(&ClientEvent::Join {
                 conversation_id: chat.id,
             });
+            // Also the first time: the page was made before the socket was up.
+            self.fetch_changes(chat, chat.version.get_untracked());
         }
         if reconnected {
+            self.reconnects.update(|n| *n += 1);
             self.reload_list();
-            self.reopen.run(());
         }
+    }
+
+    /// Asks for the open conversation's changes after `after` (answered by `changes:page`).
+    #[cfg(feature = "hydrate")]
+    fn fetch_changes(self, chat: OpenChat, after: i64) {
+        self.send(&ClientEvent::FetchChanges {
+            conversation_id: chat.id,
+            after,
+            limit: 0,
+            client_id: None,
+        });
     }
 
     /// News from the server.
     #[cfg(feature = "hydrate")]
     fn heard(self, event: ServerEvent) {
         match event {
-            ServerEvent::MessageNew { message, .. } => {
-                if let Some(chat) = self.open_chat(message.conversation_id) {
-                    let (sender, seq) = (message.sender_id, message.seq);
-                    chat.typing.update(|typing| typing.retain(|u| *u != sender));
-                    chat.messages.update(|list| merge(list, message));
-                    // The window is open: the user sees it.
-                    if sender != self.me {
-                        self.send(&ClientEvent::Read {
-                            conversation_id: chat.id,
-                            seq,
-                        });
-                    }
-                }
-                self.reload_list();
-            }
-            ServerEvent::MessageEdited { message, .. }
-            | ServerEvent::MessageDeleted { message, .. } => {
-                if let Some(chat) = self.open_chat(message.conversation_id) {
-                    chat.messages.update(|list| merge(list, message));
-                }
-                self.reload_list();
-            }
-            ServerEvent::MessageRead {
+            ServerEvent::ChangesPage {
                 conversation_id,
-                user_id,
-                seq,
+                page,
                 ..
             } => {
-                if user_id == self.me {
-                    self.reload_list();
-                } else if let Some(chat) = self.open_chat(conversation_id) {
-                    chat.reads.update(|reads| {
-                        let read = reads.entry(user_id).or_default();
-                        *read = (*read).max(seq);
-                    });
+                let Some(chat) = self.open_chat(conversation_id) else {
+                    return;
+                };
+                let mut unread = None;
+                let mut last = chat.version.get_untracked();
+                for entry in page.changes {
+                    last = last.max(entry.version);
+                    if entry.version > chat.version.get_untracked() {
+                        unread = unread.max(self.apply(chat, entry.frame));
+                        chat.version.set(entry.version);
+                    }
+                }
+                self.read_up_to(chat, unread);
+                if page.has_more {
+                    self.fetch_changes(chat, last);
                 }
             }
             ServerEvent::TypingStart {
@@ -268,8 +269,85 @@ impl Live {
                         .update(|typing| typing.retain(|u| *u != user_id));
                 }
             }
-            ServerEvent::ConversationUpdated { .. } => self.reload_list(),
-            _ => {}
+            event => {
+                let Some((conversation_id, version)) = numbered(&event) else {
+                    return;
+                };
+                self.reload_list();
+                let Some(chat) = self.open_chat(conversation_id) else {
+                    return;
+                };
+                let held = chat.version.get_untracked();
+                if version > held + 1 {
+                    // Something was lost on the way: the record has it, this one included.
+                    self.fetch_changes(chat, held);
+                } else if version == held + 1 {
+                    let unread = self.apply(chat, event);
+                    chat.version.set(version);
+                    self.read_up_to(chat, unread);
+                }
+            }
         }
+    }
+
+    /// Shows a change of the open conversation; answers the seq of a new message from someone
+    /// else (the user sees it: it is read).
+    #[cfg(feature = "hydrate")]
+    fn apply(self, chat: OpenChat, event: ServerEvent) -> Option<i64> {
+        match event {
+            ServerEvent::MessageNew { message, .. } => {
+                let (sender, seq) = (message.sender_id, message.seq);
+                chat.typing.update(|typing| typing.retain(|u| *u != sender));
+                chat.messages.update(|list| merge(list, message));
+                (sender != self.me).then_some(seq)
+            }
+            ServerEvent::MessageEdited { message, .. }
+            | ServerEvent::MessageDeleted { message, .. } => {
+                chat.messages.update(|list| merge(list, message));
+                None
+            }
+            ServerEvent::MessageRead { user_id, seq, .. } => {
+                if user_id != self.me {
+                    chat.reads.update(|reads| {
+                        let read = reads.entry(user_id).or_default();
+                        *read = (*read).max(seq);
+                    });
+                }
+                None
+            }
+            _ => None,
+        }
+    }
+
+    /// Tells the server the user has read the open conversation up to `seq`.
+    #[cfg(feature = "hydrate")]
+    fn read_up_to(self, chat: OpenChat, seq: Option<i64>) {
+        if let Some(seq) = seq {
+            self.send(&ClientEvent::Read {
+                conversation_id: chat.id,
+                seq,
+            });
+        }
+    }
+}
+
+/// The conversation and change number of an event that is part of a conversation's record.
+#[cfg(feature = "hydrate")]
+fn numbered(event: &ServerEvent) -> Option<(ConversationId, i64)> {
+    match event {
+        ServerEvent::MessageNew { message, version }
+        | ServerEvent::MessageEdited { message, version }
+        | ServerEvent::MessageDeleted { message, version } => {
+            Some((message.conversation_id, *version))
+        }
+        ServerEvent::MessageRead {
+            conversation_id,
+            version,
+            ..
+        } => Some((*conversation_id, *version)),
+        ServerEvent::ConversationUpdated { conversation } => {
+            Some((conversation.id, conversation.version))
+        }
+        _ => None,
     }
 }

@@ -2,6 +2,7 @@
 //! typing, and the box to write in. What arrives over the socket reaches it through [`Live`].
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use leptos::prelude::*;
 use protocol::{ConversationId, ConversationKind, Message, User, UserId};
@@ -38,6 +39,7 @@ pub fn ChatWindow(me: User, opened: Opened, live: Live) -> impl IntoView {
         messages: RwSignal::new(messages),
         reads: RwSignal::new(reads),
         typing: RwSignal::new(Vec::new()),
+        version: RwSignal::new(conversation.version),
     };
     live.show(chat);
     on_cleanup(move || live.hide(chat));
@@ -163,13 +165,57 @@ fn Composer(id: ConversationId, live: Live) -> impl IntoView {
     let draft = RwSignal::new(String::new());
     let client_id = RwSignal::new(String::new());
     Effect::new(move |_| client_id.set(new_client_id()));
-    // A failed send keeps the draft and its client_id: sending again cannot store it twice.
-    Effect::new(move |_| {
-        if let Some(Ok(message)) = send.value().get() {
+    // A send that could not reach the server (offline) is sent again, with the same client_id
+    // (stored once however often it is tried), after a growing wait and whenever the socket
+    // comes back. A refusal (an empty or too long message) just keeps the draft.
+    let offline_tries = StoredValue::new(0u32);
+    let resend = move || {
+        let body = draft.get_untracked();
+        if !body.trim().is_empty() {
+            send.dispatch(SendMessage {
+                id: id.0,
+                body,
+                client_id: Some(client_id.get_untracked()),
+            });
+        }
+    };
+    let offline = move || {
+        send.value()
+            .with(|v| matches!(v, Some(Err(ServerFnError::Request(_)))))
+    };
+    Effect::new(move |_| match send.value().get() {
+        Some(Ok(message)) => {
+            offline_tries.set_value(0);
             live.arrived(message);
             draft.set(String::new());
             client_id.set(new_client_id());
         }
+        Some(Err(ServerFnError::Request(_))) => {
+            let tries = offline_tries.get_value();
+            offline_tries.set_value(tries + 1);
+            let wait = RESEND_FIRST
+                .saturating_mul(1 << tries.min(5))
+                .min(RESEND_LONGEST);
+            set_timeout(
+                move || {
+                    if offline_tries.try_get_value().is_some()
+                        && offline()
+                        && !send.pending().get_untracked()
+                    {
+                        resend();
+                    }
+                },
+                wait,
+            );
+        }
+        Some(Err(_)) | None => offline_tries.set_value(0),
+    });
+    Effect::new(move |previous: Option<u32>| {
+        let now = live.reconnects.get();
+        if previous.is_some_and(|p| p != now) && offline() && !send.pending().get_untracked() {
+            resend();
+        }
+        now
     });
     let form = NodeRef::<leptos::html::Form>::new();
     // Enter sends, Shift+Enter starts a new line (not while an input method is composing).
@@ -182,6 +228,9 @@ fn Composer(id: ConversationId, live: Live) -> impl IntoView {
         }
     };
     let failure = move || {
+        if offline() {
+            return Some("Not sent yet: waiting for the network…".to_owned());
+        }
         send.value()
             .with(|v| v.as_ref().and_then(|r| r.as_ref().err().map(error_text)))
     };
@@ -213,6 +262,10 @@ fn Composer(id: ConversationId, live: Live) -> impl IntoView {
         {move || failure().map(|text| view! { <p class="error" role="alert">{text}</p> })}
     }
 }
+
+/// The first wait before a send that found no network is tried again; it doubles each time.
+const RESEND_FIRST: Duration = Duration::from_secs(1);
+const RESEND_LONGEST: Duration = Duration::from_secs(30);
 
 /// A fresh id for the next message (browser only; the server renders an empty one, which
 /// means none).

@@ -83,11 +83,7 @@ type ListResource = Resource<Result<ConversationList, ServerFnError>>;
 fn Shell(user: User, filter: ListFilter, list: ListResource, open: OpenResource) -> impl IntoView {
     let sign_out = ServerAction::<SignOut>::new();
     let name = user.display_name.clone();
-    let live = Live::new(
-        user.id,
-        Callback::new(move |()| list.refetch()),
-        Callback::new(move |()| open.refetch()),
-    );
+    let live = Live::new(user.id, Callback::new(move |()| list.refetch()));
     live.connect();
     let me = user.clone();
     let location = use_location();
