@@ -25,7 +25,7 @@ async function openChat(page: Page, id: number) {
   return chat;
 }
 
-test("two people chat live: history, typing, sending, read receipts", async ({ browser, page }) => {
+test("two people chat live: history, presence, typing, sending, read receipts", async ({ browser, page }) => {
   const ann = await register(page.request, "Ann");
   const bobContext = await browser.newContext();
   const bobPage = await bobContext.newPage();
@@ -50,6 +50,9 @@ test("two people chat live: history, typing, sending, read receipts", async ({ b
 
   // Bob types: Ann is told; Bob sends from his window: both windows show it, live.
   const bobChat = await openChat(bobPage, id);
+  // Each sees the other is here: Ann was when Bob's page was made, Bob comes online live.
+  await expect(bobChat.getByText("Online", { exact: true })).toBeVisible();
+  await expect(annChat.getByText("Online", { exact: true })).toBeVisible();
   const bobBox = bobChat.getByRole("textbox", { name: "Message" });
   await bobBox.fill("Table 4, by the window");
   await expect(annChat).toContainText(`${bob.user.display_name} is typing…`);

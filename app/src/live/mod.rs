@@ -5,7 +5,7 @@
 #[cfg(feature = "hydrate")]
 mod socket;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use leptos::prelude::*;
 #[cfg(feature = "hydrate")]
@@ -26,6 +26,8 @@ pub struct OpenChat {
     pub typing: RwSignal<Vec<UserId>>,
     /// The latest change of the conversation shown: events at or below it are already in.
     pub version: RwSignal<i64>,
+    /// The other participants who are connected now.
+    pub online: RwSignal<HashSet<UserId>>,
 }
 
 /// Typing news goes out at most this often while the user types (the server ends a typing
@@ -267,6 +269,18 @@ impl Live {
                 if let Some(chat) = self.open_chat(conversation_id) {
                     chat.typing
                         .update(|typing| typing.retain(|u| *u != user_id));
+                }
+            }
+            ServerEvent::UserOnline { user_id } | ServerEvent::UserOffline { user_id } => {
+                let online = matches!(event, ServerEvent::UserOnline { .. });
+                if let Some(chat) = self.open.get_untracked() {
+                    chat.online.update(|set| {
+                        if online {
+                            set.insert(user_id);
+                        } else {
+                            set.remove(&user_id);
+                        }
+                    });
                 }
             }
             event => {

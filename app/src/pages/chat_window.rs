@@ -1,7 +1,7 @@
 //! The open conversation: its messages (older pages on request), who has read them, who is
 //! typing, and the box to write in. What arrives over the socket reaches it through [`Live`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use leptos::prelude::*;
@@ -40,6 +40,14 @@ pub fn ChatWindow(me: User, opened: Opened, live: Live) -> impl IntoView {
         reads: RwSignal::new(reads),
         typing: RwSignal::new(Vec::new()),
         version: RwSignal::new(conversation.version),
+        online: RwSignal::new(
+            conversation
+                .participants
+                .iter()
+                .filter(|p| p.user.id != me.id && p.user.online)
+                .map(|p| p.user.id)
+                .collect(),
+        ),
     };
     live.show(chat);
     on_cleanup(move || live.hide(chat));
@@ -96,7 +104,16 @@ pub fn ChatWindow(me: User, opened: Opened, live: Live) -> impl IntoView {
                 </a>
                 <h1>{title.clone()}</h1>
                 <span class="status" aria-live="polite">
-                    {move || (!live.connected.get()).then_some("Connecting…")}
+                    {move || {
+                        if !live.connected.get() {
+                            return "Connecting…".to_owned();
+                        }
+                        match (named, chat.online.with(HashSet::len)) {
+                            (_, 0) => String::new(),
+                            (false, _) => "Online".to_owned(),
+                            (true, n) => format!("{n} online"),
+                        }
+                    }}
                 </span>
             </header>
             // Laid out bottom up (CSS): the newest message shows first, and stays in view as
