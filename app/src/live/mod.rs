@@ -92,8 +92,8 @@ impl Live {
             );
             self.socket.set_value(Some(socket));
         });
+        #[cfg(feature = "hydrate")]
         on_cleanup(move || {
-            #[cfg(feature = "hydrate")]
             if let Some(socket) = self.socket.try_update_value(Option::take).flatten() {
                 socket.stop();
             }
@@ -110,8 +110,8 @@ impl Live {
         self.fetch_changes(chat, chat.version.get_untracked());
     }
 
-    /// The window showing `chat` closed. A window reloaded after a reconnect shows itself
-    /// before the one it replaces is gone: that one must not take the new one's place.
+    /// The window showing `chat` closed. A window that replaces one of the same conversation
+    /// shows itself before the old one is gone: the old one must not take the new one's place.
     pub fn hide(self, chat: OpenChat) {
         let closed = self
             .open
