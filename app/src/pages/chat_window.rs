@@ -83,8 +83,9 @@ pub fn ChatWindow(me: User, opened: Opened, live: Live) -> impl IntoView {
             _ => "Several people are typing…".to_owned(),
         }
     };
-    // "Seen" under the caller's latest message once someone else has read it.
-    let seen_seq = move || {
+    // "Seen" under the caller's latest message once someone else has read it. A memo: every
+    // message asks, and only a change of the answer should reach them.
+    let seen_seq = Memo::new(move |_| {
         let mine = chat.messages.with(|list| {
             list.iter()
                 .rev()
@@ -94,7 +95,7 @@ pub fn ChatWindow(me: User, opened: Opened, live: Live) -> impl IntoView {
         chat.reads
             .with(|reads| reads.values().any(|seq| *seq >= mine))
             .then_some(mine)
-    };
+    });
 
     view! {
         <section class="chat" aria-label=format!("Conversation: {title}")>
@@ -141,7 +142,8 @@ pub fn ChatWindow(me: User, opened: Opened, live: Live) -> impl IntoView {
                                 let seq = m.seq;
                                 view! {
                                     <li class="message" class:mine=mine>
-                                        {named.then(|| view! { <span class="sender">{sender}</span> })}
+                                        {named
+                                            .then(|| view! { <span class="sender">{sender}</span> })}
                                         {if m.deleted {
                                             view! { <p class="body deleted">"Message deleted"</p> }
                                                 .into_any()
@@ -152,7 +154,7 @@ pub fn ChatWindow(me: User, opened: Opened, live: Live) -> impl IntoView {
                                             .edited_at
                                             .is_some()
                                             .then(|| view! { <span class="edited">"edited"</span> })}
-                                        <Show when=move || seen_seq() == Some(seq)>
+                                        <Show when=move || seen_seq.get() == Some(seq)>
                                             <span class="seen">"Seen"</span>
                                         </Show>
                                     </li>
