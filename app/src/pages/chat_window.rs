@@ -135,30 +135,14 @@ pub fn ChatWindow(me: User, opened: Opened, live: Live) -> impl IntoView {
                             each=move || chat.messages.get()
                             key=|m| (m.id, m.edited_at.clone(), m.deleted)
                             children=move |m: Message| {
+                                let sender = named
+                                    .then(|| name_of.with_value(|n| n.get(&m.sender_id).cloned()))
+                                    .map(|name| name.unwrap_or_else(|| "Someone".to_owned()));
                                 let mine = m.sender_id == me.id;
-                                let sender = name_of
-                                    .with_value(|n| n.get(&m.sender_id).cloned())
-                                    .unwrap_or_else(|| "Someone".to_owned());
-                                let seq = m.seq;
-                                view! {
-                                    <li class="message" class:mine=mine>
-                                        {named
-                                            .then(|| view! { <span class="sender">{sender}</span> })}
-                                        {if m.deleted {
-                                            view! { <p class="body deleted">"Message deleted"</p> }
-                                                .into_any()
-                                        } else {
-                                            view! { <p class="body">{m.body}</p> }.into_any()
-                                        }}
-                                        {m
-                                            .edited_at
-                                            .is_some()
-                                            .then(|| view! { <span class="edited">"edited"</span> })}
-                                        <Show when=move || seen_seq.get() == Some(seq)>
-                                            <span class="seen">"Seen"</span>
-                                        </Show>
-                                    </li>
-                                }
+                                // Type-erased: the window's view type is otherwise too deep for
+                                // the compiler's layout queries in a release build of the WASM.
+                                view! { <MessageRow message=m mine sender seen=seen_seq /> }
+                                    .into_any()
                             }
                         />
                     </ol>
@@ -175,6 +159,37 @@ pub fn ChatWindow(me: User, opened: Opened, live: Live) -> impl IntoView {
     }
 }
 
+/// One message: who wrote it (`sender`, in a group), its body or that it was deleted, whether
+/// it was edited, and "Seen" when it is the caller's latest one someone else has read.
+#[component]
+fn MessageRow(
+    message: Message,
+    mine: bool,
+    sender: Option<String>,
+    seen: Memo<Option<i64>>,
+) -> impl IntoView {
+    let seq = message.seq;
+    let body = if message.deleted {
+        view! { <p class="body deleted">"Message deleted"</p> }.into_any()
+    } else {
+        view! { <p class="body">{message.body}</p> }.into_any()
+    };
+    let edited = message
+        .edited_at
+        .is_some()
+        .then(|| view! { <span class="edited">"edited"</span> });
+    view! {
+        <li class="message" class:mine=mine>
+            {sender.map(|name| view! { <span class="sender">{name}</span> })}
+            {body}
+            {edited}
+            <Show when=move || seen.get() == Some(seq)>
+                <span class="seen">"Seen"</span>
+            </Show>
+        </li>
+    }
+}
+
 /// The box to write in. A form that works before the WASM has loaded (the server function
 /// answers a plain POST); once hydrated, it sends in place, with a `client_id` so that a retry
 /// stores the message once, and tells the others that the user is typing.
@@ -187,7 +202,7 @@ fn Composer(id: ConversationId, live: Live) -> impl IntoView {
     // A send that could not reach the server (offline) is sent again, with the same client_id
     // (stored once however often it is tried), after a growing wait and whenever the socket
     // comes back. A refusal (an empty or too long message) just keeps the draft.
-    let offline_tries = StoredValue::new(0u32);
+    let resend_wait = StoredValue::new(RESEND_FIRST);
     let resend = move || {
         let body = draft.get_untracked();
         if !body.trim().is_empty() {
@@ -204,20 +219,18 @@ fn Composer(id: ConversationId, live: Live) -> impl IntoView {
     };
     Effect::new(move |_| match send.value().get() {
         Some(Ok(message)) => {
-            offline_tries.set_value(0);
+            resend_wait.set_value(RESEND_FIRST);
             live.arrived(message);
             draft.set(String::new());
             client_id.set(new_client_id());
         }
         Some(Err(ServerFnError::Request(_))) => {
-            let tries = offline_tries.get_value();
-            offline_tries.set_value(tries + 1);
-            let wait = RESEND_FIRST
-                .saturating_mul(1 << tries.min(5))
-                .min(RESEND_LONGEST);
+            let wait = resend_wait.get_value();
+            resend_wait.set_value((wait * 2).min(RESEND_LONGEST));
             set_timeout(
                 move || {
-                    if offline_tries.try_get_value().is_some()
+                    // Nothing to do once the window is gone.
+                    if resend_wait.try_get_value().is_some()
                         && offline()
                         && !send.pending().get_untracked()
                     {
@@ -227,7 +240,7 @@ fn Composer(id: ConversationId, live: Live) -> impl IntoView {
                 wait,
             );
         }
-        Some(Err(_)) | None => offline_tries.set_value(0),
+        Some(Err(_)) | None => resend_wait.set_value(RESEND_FIRST),
     });
     Effect::new(move |previous: Option<u32>| {
         let now = live.reconnects.get();

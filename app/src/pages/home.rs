@@ -27,8 +27,9 @@ pub fn Home() -> impl IntoView {
         |(q, unread)| my_conversations(q, unread),
     );
     let location = use_location();
+    let open_id = Memo::new(move |_| conversation_in(&location.pathname.get()));
     let open = Resource::new(
-        move || conversation_in(&location.pathname.get()),
+        move || open_id.get(),
         |id| async move {
             match id {
                 Some(id) => open_conversation(id).await.map(Some),
@@ -40,7 +41,7 @@ pub fn Home() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match me.await {
-                    Ok(Some(user)) => view! { <Shell user filter list open /> }.into_any(),
+                    Ok(Some(user)) => view! { <Shell user filter list open_id open /> }.into_any(),
                     Ok(None) => {
                         signed_out_status();
                         view! { <Redirect path="/signin" /> }.into_any()
@@ -80,14 +81,18 @@ struct ListFilter {
 type ListResource = Resource<Result<ConversationList, ServerFnError>>;
 
 #[component]
-fn Shell(user: User, filter: ListFilter, list: ListResource, open: OpenResource) -> impl IntoView {
+fn Shell(
+    user: User,
+    filter: ListFilter,
+    list: ListResource,
+    open_id: Memo<Option<i64>>,
+    open: OpenResource,
+) -> impl IntoView {
     let sign_out = ServerAction::<SignOut>::new();
     let name = user.display_name.clone();
     let live = Live::new(user.id, Callback::new(move |()| list.refetch()));
     live.connect();
     let me = user.clone();
-    let location = use_location();
-    let has_active = move || conversation_in(&location.pathname.get()).is_some();
     view! {
         <div class="shell">
             <header class="topbar">
@@ -101,8 +106,8 @@ fn Shell(user: User, filter: ListFilter, list: ListResource, open: OpenResource)
                     </button>
                 </ActionForm>
             </header>
-            <div class="panes" class:has-active=has_active>
-                <ConversationNav me=user.id filter list />
+            <div class="panes" class:has-active=move || open_id.get().is_some()>
+                <ConversationNav me=user.id filter list open_id />
                 <main class="chat-pane">
                     <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                         {move || {
@@ -133,7 +138,12 @@ fn Shell(user: User, filter: ListFilter, list: ListResource, open: OpenResource)
 
 /// The conversation list with search and an unread filter; one server call per change.
 #[component]
-fn ConversationNav(me: UserId, filter: ListFilter, list: ListResource) -> impl IntoView {
+fn ConversationNav(
+    me: UserId,
+    filter: ListFilter,
+    list: ListResource,
+    open_id: Memo<Option<i64>>,
+) -> impl IntoView {
     let ListFilter { query, unread_only } = filter;
     view! {
         <nav class="conversations" aria-label="Conversations">
@@ -174,7 +184,9 @@ fn ConversationNav(me: UserId, filter: ListFilter, list: ListResource) -> impl I
                                     {page
                                         .conversations
                                         .into_iter()
-                                        .map(|c| view! { <ConversationItem conversation=c me /> })
+                                        .map(|c| {
+                                            view! { <ConversationItem conversation=c me open_id /> }
+                                        })
                                         .collect_view()}
                                 </ul>
                             }
@@ -189,7 +201,11 @@ fn ConversationNav(me: UserId, filter: ListFilter, list: ListResource) -> impl I
 }
 
 #[component]
-fn ConversationItem(conversation: Conversation, me: UserId) -> impl IntoView {
+fn ConversationItem(
+    conversation: Conversation,
+    me: UserId,
+    open_id: Memo<Option<i64>>,
+) -> impl IntoView {
     let title = display_title(&conversation, me);
     let preview = match &conversation.last_message {
         Some(m) if m.deleted => "Message deleted".to_owned(),
@@ -197,15 +213,15 @@ fn ConversationItem(conversation: Conversation, me: UserId) -> impl IntoView {
         None => "No messages yet".to_owned(),
     };
     let unread = conversation.unread_count;
-    let href = format!("/c/{}", conversation.id.0);
-    let location = use_location();
-    let open = {
-        let href = href.clone();
-        Memo::new(move |_| location.pathname.with(|path| *path == href))
-    };
+    let id = conversation.id.0;
+    let open = move || open_id.get() == Some(id);
     view! {
         <li class="conversation-item" class:active=open>
-            <a class="title" href=href aria-current=move || open.get().then_some("page")>
+            <a
+                class="title"
+                href=format!("/c/{id}")
+                aria-current=move || open().then_some("page")
+            >
                 {title}
             </a>
             <span class="preview">{preview}</span>
