@@ -1,11 +1,6 @@
 import { expect, test, type Page } from "@playwright/test";
 
-/** A username no earlier run has taken: 3–32 of [A-Za-z0-9_.-], starting alphanumeric. */
-function uniqueUsername(): string {
-  return `u${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
-}
-
-const PASSWORD = "correct horse battery";
+import { PASSWORD, uniqueUsername } from "./people";
 
 /**
  * Waits until the WASM has hydrated the page: the password toggle only flips once the click

@@ -1,20 +1,6 @@
-import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
+import { expect, test, type Page } from "@playwright/test";
 
-const PASSWORD = "correct horse battery";
-
-function uniqueUsername(prefix: string): string {
-  return `${prefix}${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
-}
-
-/** Registers a user on `request`'s cookie jar; answers the user and their bearer token. */
-async function register(request: APIRequestContext, prefix: string) {
-  const username = uniqueUsername(prefix);
-  const response = await request.post("/api/auth/register", {
-    data: { username, display_name: `${prefix} ${username}`, password: PASSWORD },
-  });
-  expect(response.status(), await response.text()).toBe(201);
-  return (await response.json()) as { user: { id: number; display_name: string }; token: string };
-}
+import { bearer, bodies, directBetween, register, send } from "./people";
 
 /** The open conversation's window, once its socket is connected (the page has hydrated). */
 async function openChat(page: Page, id: number) {
@@ -31,11 +17,7 @@ test("two people chat live: history, presence, typing, sending, read receipts", 
   const bobPage = await bobContext.newPage();
   const bob = await register(bobPage.request, "Bob");
   const id = await directBetween(bobPage.request, bob.token, ann.user.id);
-  const sent = await bobPage.request.post(`/api/conversations/${id}/messages`, {
-    data: { body: "Are you at the reunion?" },
-    headers: { Authorization: `Bearer ${bob.token}` },
-  });
-  expect(sent.status()).toBe(201);
+  await send(bobPage.request, bob.token, id, "Are you at the reunion?");
 
   // Ann opens the conversation from her list: its history is there.
   await page.goto("/");
@@ -71,11 +53,11 @@ test("two people chat live: history, presence, typing, sending, read receipts", 
   await annChat.getByRole("textbox", { name: "Message" }).fill("On my way!");
   await annChat.getByRole("textbox", { name: "Message" }).press("Enter");
   await expect(bobChat.getByRole("list", { name: "Messages" })).toContainText("On my way!");
-  const history = await bobPage.request.get(`/api/conversations/${id}/messages`, {
-    headers: { Authorization: `Bearer ${bob.token}` },
-  });
-  const bodies = ((await history.json()).messages as { body: string }[]).map((m) => m.body);
-  expect(bodies).toEqual(["Are you at the reunion?", "Table 4, by the window", "On my way!"]);
+  expect(await bodies(bobPage.request, bob.token, id)).toEqual([
+    "Are you at the reunion?",
+    "Table 4, by the window",
+    "On my way!",
+  ]);
 
   await bobContext.close();
 });
@@ -84,10 +66,7 @@ test("a conversation someone is not in is not shown to them", async ({ page, req
   const owner = await register(request, "Owner");
   const other = await register(request, "Other");
   const id = await directBetween(request, owner.token, other.user.id);
-  await request.post(`/api/conversations/${id}/messages`, {
-    data: { body: "Only for the two of us" },
-    headers: { Authorization: `Bearer ${owner.token}` },
-  });
+  await send(request, owner.token, id, "Only for the two of us");
 
   await register(page.request, "Stranger");
   await page.goto(`/c/${id}`);
@@ -95,26 +74,12 @@ test("a conversation someone is not in is not shown to them", async ({ page, req
   await expect(page.locator("body")).not.toContainText("Only for the two of us");
 });
 
-/** A direct conversation that `token`'s user starts with `otherId`; answers its id. */
-async function directBetween(request: APIRequestContext, token: string, otherId: number) {
-  const created = await request.post("/api/conversations", {
-    data: { kind: "direct", user_id: otherId },
-    headers: { Authorization: `Bearer ${token}` },
-  });
-  expect(created.status()).toBe(201);
-  return (await created.json()).id as number;
-}
-
 test("older messages come a page at a time", async ({ page, request }) => {
   const ann = await register(page.request, "Ann");
   const bob = await register(request, "Bob");
   const id = await directBetween(request, bob.token, ann.user.id);
   for (let n = 1; n <= 55; n++) {
-    const sent = await request.post(`/api/conversations/${id}/messages`, {
-      data: { body: `note ${n}.` },
-      headers: { Authorization: `Bearer ${bob.token}` },
-    });
-    expect(sent.status()).toBe(201);
+    await send(request, bob.token, id, `note ${n}.`);
   }
 
   const chat = await openChat(page, id);
@@ -142,27 +107,19 @@ test("a dropped connection comes back and catches up on what was missed", async 
     sockets.push(ws);
   });
 
-  const first = await request.post(`/api/conversations/${id}/messages`, {
-    data: { body: "Lunch on Friday?" },
-    headers: { Authorization: `Bearer ${bob.token}` },
-  });
-  const { id: firstId } = await first.json();
+  const first = await send(request, bob.token, id, "Lunch on Friday?");
   const chat = await openChat(page, id);
   const messages = chat.getByRole("list", { name: "Messages" });
   await expect(messages).toContainText("Lunch on Friday?");
   for (const socket of sockets.splice(0)) await socket.close();
   await expect(chat.getByText("Connecting…")).toBeVisible();
   // While Ann is away, Bob edits his message and sends another.
-  const edited = await request.put(`/api/messages/${firstId}`, {
+  const edited = await request.put(`/api/messages/${first.id}`, {
     data: { body: "Lunch on Saturday?" },
-    headers: { Authorization: `Bearer ${bob.token}` },
+    headers: bearer(bob.token),
   });
   expect(edited.status()).toBe(200);
-  const sent = await request.post(`/api/conversations/${id}/messages`, {
-    data: { body: "Sent while you were away" },
-    headers: { Authorization: `Bearer ${bob.token}` },
-  });
-  expect(sent.status()).toBe(201);
+  await send(request, bob.token, id, "Sent while you were away");
 
   await expect(chat.getByText("Connecting…")).toHaveCount(0, { timeout: 20_000 });
   await expect(messages).toContainText("Sent while you were away");
@@ -190,9 +147,5 @@ test("a message written offline is sent once the network is back", async ({ page
     { timeout: 20_000 },
   );
   await expect(box).toHaveValue("");
-  const history = await request.get(`/api/conversations/${id}/messages`, {
-    headers: { Authorization: `Bearer ${bob.token}` },
-  });
-  const bodies = ((await history.json()).messages as { body: string }[]).map((m) => m.body);
-  expect(bodies).toEqual(["Written in a tunnel"]);
+  expect(await bodies(request, bob.token, id)).toEqual(["Written in a tunnel"]);
 });

@@ -1,0 +1,56 @@
+// What the specs share: people registered over the API, and the conversations they start.
+
+import { expect, type APIRequestContext } from "@playwright/test";
+
+export const PASSWORD = "correct horse battery";
+
+/** A username no earlier run has taken: 3–32 of [A-Za-z0-9_.-], starting alphanumeric. */
+export function uniqueUsername(prefix = "u"): string {
+  return `${prefix}${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
+}
+
+/** Registers a user on `request`'s cookie jar; answers the user and their bearer token. */
+export async function register(request: APIRequestContext, prefix: string) {
+  const username = uniqueUsername(prefix);
+  const response = await request.post("/api/auth/register", {
+    data: { username, display_name: `${prefix} ${username}`, password: PASSWORD },
+  });
+  expect(response.status(), await response.text()).toBe(201);
+  return (await response.json()) as {
+    user: { id: number; username: string; display_name: string };
+    token: string;
+  };
+}
+
+export function bearer(token: string) {
+  return { Authorization: `Bearer ${token}` };
+}
+
+/** A direct conversation that `token`'s user starts with `otherId`; answers its id. */
+export async function directBetween(request: APIRequestContext, token: string, otherId: number) {
+  const created = await request.post("/api/conversations", {
+    data: { kind: "direct", user_id: otherId },
+    headers: bearer(token),
+  });
+  expect(created.status()).toBe(201);
+  return (await created.json()).id as number;
+}
+
+/** Sends `body` to conversation `id` as `token`'s user; answers the stored message. */
+export async function send(request: APIRequestContext, token: string, id: number, body: string) {
+  const sent = await request.post(`/api/conversations/${id}/messages`, {
+    data: { body },
+    headers: bearer(token),
+  });
+  expect(sent.status()).toBe(201);
+  return (await sent.json()) as { id: number; body: string };
+}
+
+/** The bodies of conversation `id`'s newest page, oldest first, as `token`'s user reads them. */
+export async function bodies(request: APIRequestContext, token: string, id: number) {
+  const history = await request.get(`/api/conversations/${id}/messages`, {
+    headers: bearer(token),
+  });
+  expect(history.status()).toBe(200);
+  return ((await history.json()).messages as { body: string }[]).map((m) => m.body);
+}
