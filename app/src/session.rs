@@ -74,12 +74,41 @@ pub(crate) mod server {
     use axum::extract::ConnectInfo;
     use leptos::prelude::*;
 
-    /// What the user may read of a failure; internals stay in the server log.
+    /// What the user may read of a failure; internals stay in the server log. The answer gets
+    /// the failure's status (401, 404, 429 …, as in the REST API), not a bare 500.
     pub fn error(e: chat::Error) -> ServerFnError {
-        if e.code() == protocol::ErrorCode::Internal {
+        let code = e.code();
+        if code == protocol::ErrorCode::Internal {
             tracing::error!(error = %e, "server function failed");
         }
+        set_failure_status(&e, code);
         ServerFnError::ServerError(e.public_message())
+    }
+
+    /// Only for calls from the app's code: a form posted without JavaScript (or a page being
+    /// rendered) asked for HTML, and is answered with a redirect back to its page or with the
+    /// page, which a status set here would replace.
+    fn set_failure_status(e: &chat::Error, code: protocol::ErrorCode) {
+        let Some(response) = use_context::<leptos_axum::ResponseOptions>() else {
+            return;
+        };
+        let wants_html = use_context::<http::request::Parts>().is_none_or(|request| {
+            request
+                .headers
+                .get(http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("text/html"))
+        });
+        if wants_html {
+            return;
+        }
+        if let Ok(status) = http::StatusCode::from_u16(code.status()) {
+            response.set_status(status);
+        }
+        if let chat::Error::RateLimited { retry_after } = e {
+            let seconds = retry_after.as_secs().max(1);
+            response.insert_header(http::header::RETRY_AFTER, seconds.into());
+        }
     }
 
     pub async fn client_ip(chat: &chat::Chat) -> Option<IpAddr> {

@@ -158,6 +158,63 @@ async fn the_forms_work_without_javascript() {
 }
 
 #[tokio::test]
+async fn server_functions_answer_a_failure_with_its_status() {
+    let app = TestApp::spawn().await;
+    let [ann, bob, eve] = app.people(["ann", "bob", "eve"]).await;
+    let id = app.direct(&ann, &bob).await;
+    // As the app's code calls them (it accepts JSON).
+    let call = |path: &str, form: &[(&str, &str)]| {
+        app.client
+            .post(app.url(path))
+            .header("origin", &app.base)
+            .header("accept", "application/json")
+            .form(form)
+    };
+    let res = call(
+        "/rpc/sign_in",
+        &[("username", "ann"), ("password", "not the password")],
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert!(res.text().await.unwrap().contains("invalid username or password"));
+    let id = id.to_string();
+    let res = call("/rpc/open_conversation", &[("id", &id)])
+        .bearer_auth(&eve.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let res = call("/rpc/send_message", &[("id", &id), ("body", "   ")])
+        .bearer_auth(&ann.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let res = call("/rpc/open_conversation", &[("id", &id)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    // A form posted without JavaScript is still sent back to its page.
+    let res = app
+        .browser()
+        .post(app.url("/rpc/sign_in"))
+        .header("origin", &app.base)
+        .header("accept", "text/html")
+        .header("referer", app.url("/signin"))
+        .form(&[("username", "ann"), ("password", "not the password")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FOUND);
+    let back = res.headers()["location"].to_str().unwrap();
+    assert!(back.starts_with(&app.url("/signin?")), "{back}");
+    assert!(back.contains("__err="), "{back}");
+}
+
+#[tokio::test]
 async fn unknown_api_paths_and_methods_get_json_errors() {
     let app = TestApp::spawn().await;
     let res = app
