@@ -22,7 +22,7 @@ pub mod session;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
-use leptos_router::components::{Route, Router, Routes};
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 /// The HTML document around the app; rendered on the server only.
@@ -86,8 +86,12 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=pages::NotFound>
                 // Async: the session is known before the headers go out, so a visitor gets a real 302.
-                <Route path=path!("/") view=pages::Home ssr=SsrMode::Async />
-                <Route path=path!("/c/:id") view=pages::Home ssr=SsrMode::Async />
+                // One parent for the list and the open conversation: moving between them keeps
+                // the page (its socket, its list) and changes only what the path names.
+                <ParentRoute path=path!("") view=pages::Home ssr=SsrMode::Async>
+                    <Route path=path!("") view=|| () />
+                    <Route path=path!("c/:id") view=|| () />
+                </ParentRoute>
                 <Route path=path!("/signin") view=pages::SignIn />
                 <Route path=path!("/signup") view=pages::SignUp />
             </Routes>

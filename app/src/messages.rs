@@ -76,6 +76,29 @@ pub async fn send_message(
         .map_err(server::error)
 }
 
+/// Replaces the body of one of the caller's messages.
+#[server(prefix = "/rpc", endpoint = "edit_message")]
+pub async fn edit_message(id: i64, body: String) -> Result<Message, ServerFnError> {
+    use crate::session::server;
+    let chat = expect_context::<chat::Chat>();
+    let me = server::viewer(&chat).await?.user_id;
+    chat.edit_message(me, protocol::MessageId(id), &body)
+        .await
+        .map_err(server::error)
+}
+
+/// Deletes a message: the caller's own, or anyone's in a group the caller runs. `None` when it
+/// was deleted already.
+#[server(prefix = "/rpc", endpoint = "delete_message")]
+pub async fn delete_message(id: i64) -> Result<Option<Message>, ServerFnError> {
+    use crate::session::server;
+    let chat = expect_context::<chat::Chat>();
+    let me = server::viewer(&chat).await?.user_id;
+    chat.delete_message(me, protocol::MessageId(id))
+        .await
+        .map_err(server::error)
+}
+
 /// Puts `message` in its place in `messages` (oldest first, by seq): news of one already there
 /// (an edit, a deletion, the same message from the socket and the send's answer) replaces it.
 pub fn merge(messages: &mut Vec<Message>, message: Message) {

@@ -178,7 +178,11 @@ async fn server_functions_answer_a_failure_with_its_status() {
     .await
     .unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-    assert!(res.text().await.unwrap().contains("invalid username or password"));
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("invalid username or password"));
     let id = id.to_string();
     let res = call("/rpc/open_conversation", &[("id", &id)])
         .bearer_auth(&eve.token)

@@ -48,6 +48,8 @@ pub struct Live {
     /// Counts reconnections: what failed for want of a network may try again.
     pub reconnects: RwSignal<u32>,
     open: RwSignal<Option<OpenChat>>,
+    /// Who came online or went offline since the page was made (the list's people).
+    presence: RwSignal<HashMap<UserId, bool>>,
     /// Reloads the conversation list (previews, order, unread counts).
     refresh_list: Callback<()>,
     #[cfg(feature = "hydrate")]
@@ -59,6 +61,10 @@ pub struct Live {
     /// A reload of the list is on its way.
     #[cfg(feature = "hydrate")]
     list_due: StoredValue<bool>,
+    /// Messages came into the open window while the page was hidden: they are read when the
+    /// user comes back to it, not before.
+    #[cfg(feature = "hydrate")]
+    read_due: StoredValue<bool>,
 }
 
 impl Live {
@@ -69,6 +75,7 @@ impl Live {
             connected: RwSignal::new(false),
             reconnects: RwSignal::new(0),
             open: RwSignal::new(None),
+            presence: RwSignal::new(HashMap::new()),
             refresh_list,
             #[cfg(feature = "hydrate")]
             me,
@@ -78,6 +85,8 @@ impl Live {
             typing_sent: StoredValue::new((ConversationId(0), 0.0)),
             #[cfg(feature = "hydrate")]
             list_due: StoredValue::new(false),
+            #[cfg(feature = "hydrate")]
+            read_due: StoredValue::new(false),
         }
     }
 
@@ -91,6 +100,11 @@ impl Live {
                 move || self.connected.set(false),
             );
             self.socket.set_value(Some(socket));
+            let visibility =
+                leptos::prelude::window_event_listener_untyped("visibilitychange", move |_| {
+                    self.page_shown()
+                });
+            on_cleanup(move || visibility.remove());
         });
         #[cfg(feature = "hydrate")]
         on_cleanup(move || {
@@ -128,6 +142,14 @@ impl Live {
                 conversation_id: chat.id,
             });
         }
+    }
+
+    /// Whether `user` is connected now; `then` is what the server said when the page (or the
+    /// list) was made, which holds until the socket says otherwise.
+    pub fn online(self, user: UserId, then: bool) -> bool {
+        self.presence
+            .with(|presence| presence.get(&user).copied())
+            .unwrap_or(then)
     }
 
     /// A message the caller sent, as the server stored it.
@@ -273,6 +295,9 @@ impl Live {
             }
             ServerEvent::UserOnline { user_id } | ServerEvent::UserOffline { user_id } => {
                 let online = matches!(event, ServerEvent::UserOnline { .. });
+                self.presence.update(|presence| {
+                    presence.insert(user_id, online);
+                });
                 if let Some(chat) = self.open.get_untracked() {
                     chat.online.update(|set| {
                         if online {
@@ -333,14 +358,36 @@ impl Live {
         }
     }
 
-    /// Tells the server the user has read the open conversation up to `seq`.
+    /// Tells the server the user has read the open conversation up to `seq`, once they can
+    /// see it: a message that arrives in a hidden tab (or a minimised window) stays unread, and
+    /// its sender sees no "Seen", until the page is looked at again.
     #[cfg(feature = "hydrate")]
     fn read_up_to(self, chat: OpenChat, seq: Option<i64>) {
-        if let Some(seq) = seq {
-            self.send(&ClientEvent::Read {
-                conversation_id: chat.id,
-                seq,
-            });
+        let Some(seq) = seq else {
+            return;
+        };
+        if leptos::prelude::document().hidden() {
+            self.read_due.set_value(true);
+            return;
+        }
+        self.send(&ClientEvent::Read {
+            conversation_id: chat.id,
+            seq,
+        });
+    }
+
+    /// The page was hidden or shown: shown, what came into the open window meanwhile is read.
+    #[cfg(feature = "hydrate")]
+    fn page_shown(self) {
+        if leptos::prelude::document().hidden() || !self.read_due.get_value() {
+            return;
+        }
+        self.read_due.set_value(false);
+        if let Some(chat) = self.open.get_untracked() {
+            let last = chat
+                .messages
+                .with_untracked(|list| list.last().map(|m| m.seq));
+            self.read_up_to(chat, last);
         }
     }
 }

@@ -9,7 +9,7 @@ use protocol::{ConversationId, ConversationKind, Message, User, UserId};
 
 use crate::conversations::display_title;
 use crate::live::{Live, OpenChat};
-use crate::messages::{merge, older_messages, Opened, SendMessage};
+use crate::messages::{delete_message, edit_message, merge, older_messages, Opened, SendMessage};
 use crate::session::error_text;
 
 #[component]
@@ -23,6 +23,12 @@ pub fn ChatWindow(me: User, opened: Opened, live: Live) -> impl IntoView {
     let title = display_title(&conversation, me.id);
     // In a direct conversation, who wrote what is plain from the side it is on.
     let named = conversation.kind != ConversationKind::Direct;
+    // An owner or admin of a group may delete anyone's messages there.
+    let moderates = conversation.kind == ConversationKind::Group
+        && conversation
+            .participants
+            .iter()
+            .any(|p| p.user.id == me.id && p.role.manages());
     let names: HashMap<UserId, String> = conversation
         .participants
         .iter()
@@ -67,6 +73,12 @@ pub fn ChatWindow(me: User, opened: Opened, live: Live) -> impl IntoView {
             older.dispatch(before);
         }
     };
+
+    // An edit or deletion made here, as the server answered it (its news on the socket may
+    // come before or after; both say the same).
+    let changed = Callback::new(move |message| {
+        chat.messages.update(|list| merge(list, message));
+    });
 
     let name_of = StoredValue::new(names);
     let typing_line = move || {
@@ -141,7 +153,16 @@ pub fn ChatWindow(me: User, opened: Opened, live: Live) -> impl IntoView {
                                 let mine = m.sender_id == me.id;
                                 // Type-erased: the window's view type is otherwise too deep for
                                 // the compiler's layout queries in a release build of the WASM.
-                                view! { <MessageRow message=m mine sender seen=seen_seq /> }
+                                view! {
+                                    <MessageRow
+                                        message=m
+                                        mine
+                                        sender
+                                        seen=seen_seq
+                                        may_delete=mine || moderates
+                                        changed
+                                    />
+                                }
                                     .into_any()
                             }
                         />
@@ -160,33 +181,185 @@ pub fn ChatWindow(me: User, opened: Opened, live: Live) -> impl IntoView {
 }
 
 /// One message: who wrote it (`sender`, in a group), its body or that it was deleted, whether
-/// it was edited, and "Seen" when it is the caller's latest one someone else has read.
+/// it was edited, and "Seen" when it is the caller's latest one someone else has read. Tapped
+/// or focused, it offers what the caller may do to it: edit their own, delete their own (or
+/// anyone's in a group they run); `changed` takes the message as the server then holds it.
 #[component]
 fn MessageRow(
     message: Message,
     mine: bool,
     sender: Option<String>,
     seen: Memo<Option<i64>>,
+    may_delete: bool,
+    changed: Callback<Message>,
 ) -> impl IntoView {
     let seq = message.seq;
+    let id = message.id.0;
+    let may_edit = mine && !message.deleted;
+    let may_delete = may_delete && !message.deleted;
+    let mode = RwSignal::new(RowMode::Reading);
+    let edit = Action::new(move |body: &String| edit_message(id, body.clone()));
+    let delete = Action::new(move |(): &()| delete_message(id));
+    Effect::new(move |_| {
+        if let Some(Ok(message)) = edit.value().get() {
+            changed.run(message);
+        }
+    });
+    Effect::new(move |_| match delete.value().get() {
+        Some(Ok(Some(message))) => changed.run(message),
+        Some(Ok(None)) => mode.set(RowMode::Reading),
+        Some(Err(_)) | None => {}
+    });
+    let failure = move || {
+        let error = edit
+            .value()
+            .with(|v| v.as_ref().and_then(|r| r.as_ref().err().map(error_text)));
+        error.or_else(|| {
+            delete
+                .value()
+                .with(|v| v.as_ref().and_then(|r| r.as_ref().err().map(error_text)))
+        })
+    };
     let body = if message.deleted {
         view! { <p class="body deleted">"Message deleted"</p> }.into_any()
     } else {
-        view! { <p class="body">{message.body}</p> }.into_any()
+        let text = message.body.clone();
+        view! {
+            <Show
+                when=move || mode.get() == RowMode::Editing
+                fallback=move || view! { <p class="body">{text.clone()}</p> }
+            >
+                <EditBox original=message.body.clone() edit mode />
+            </Show>
+        }
+        .into_any()
     };
-    let edited = message
-        .edited_at
-        .is_some()
+    let edited = (message.edited_at.is_some() && !message.deleted)
         .then(|| view! { <span class="edited">"edited"</span> });
+    let focusable = (may_edit || may_delete).then_some("0");
+    let actions = (may_edit || may_delete).then(|| {
+        view! {
+            <div class="message-actions">
+                <Show
+                    when=move || mode.get() == RowMode::ConfirmingDelete
+                    fallback=move || {
+                        view! {
+                            <Show when=move || may_edit && mode.get() == RowMode::Reading>
+                                <button type="button" on:click=move |_| mode.set(RowMode::Editing)>
+                                    "Edit"
+                                </button>
+                            </Show>
+                            <Show when=move || may_delete && mode.get() == RowMode::Reading>
+                                <button
+                                    type="button"
+                                    on:click=move |_| mode.set(RowMode::ConfirmingDelete)
+                                >
+                                    "Delete"
+                                </button>
+                            </Show>
+                        }
+                    }
+                >
+                    <span>"Delete this message?"</span>
+                    <button
+                        type="button"
+                        class="danger"
+                        disabled=move || delete.pending().get()
+                        on:click=move |_| {
+                            delete.dispatch(());
+                        }
+                    >
+                        "Delete"
+                    </button>
+                    <button type="button" on:click=move |_| mode.set(RowMode::Reading)>
+                        "Cancel"
+                    </button>
+                </Show>
+            </div>
+        }
+    });
     view! {
-        <li class="message" class:mine=mine>
+        <li
+            class="message"
+            class:mine=mine
+            class:acting=move || mode.get() != RowMode::Reading
+            tabindex=focusable
+        >
             {sender.map(|name| view! { <span class="sender">{name}</span> })}
             {body}
             {edited}
             <Show when=move || seen.get() == Some(seq)>
                 <span class="seen">"Seen"</span>
             </Show>
+            {actions}
+            {move || failure().map(|text| view! { <p class="row-error" role="alert">{text}</p> })}
         </li>
+    }
+}
+
+/// What a message row is doing.
+#[derive(Clone, Copy, PartialEq)]
+enum RowMode {
+    Reading,
+    Editing,
+    ConfirmingDelete,
+}
+
+/// A message's body being edited in place: Enter (or Save) saves, Shift+Enter starts a new
+/// line, Escape (or Cancel) leaves it as it was.
+#[component]
+fn EditBox(
+    original: String,
+    edit: Action<String, Result<Message, ServerFnError>>,
+    mode: RwSignal<RowMode>,
+) -> impl IntoView {
+    let draft = RwSignal::new(original);
+    let field = NodeRef::<leptos::html::Textarea>::new();
+    Effect::new(move |_| {
+        if let Some(field) = field.get() {
+            let _ = field.focus();
+        }
+    });
+    let save = move || {
+        let body = draft.get_untracked();
+        if !body.trim().is_empty() && !edit.pending().get_untracked() {
+            edit.dispatch(body);
+        }
+    };
+    view! {
+        <form
+            class="edit-box"
+            on:submit=move |ev| {
+                ev.prevent_default();
+                save();
+            }
+        >
+            <textarea
+                node_ref=field
+                aria-label="Edit message"
+                rows="2"
+                required
+                maxlength=protocol::MessageBody::DEFAULT_MAX
+                prop:value=draft
+                on:input=move |ev| draft.set(event_target_value(&ev))
+                on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+                    if ev.key() == "Escape" {
+                        mode.set(RowMode::Reading);
+                    } else if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+                        ev.prevent_default();
+                        save();
+                    }
+                }
+            ></textarea>
+            <div class="message-actions">
+                <button type="submit" disabled=move || edit.pending().get()>
+                    "Save"
+                </button>
+                <button type="button" on:click=move |_| mode.set(RowMode::Reading)>
+                    "Cancel"
+                </button>
+            </div>
+        </form>
     }
 }
 

@@ -2,9 +2,9 @@
 //! the open conversation (`/c/{id}`) beside it, or instead of it on a phone.
 
 use leptos::prelude::*;
-use leptos_router::components::Redirect;
+use leptos_router::components::{Outlet, Redirect};
 use leptos_router::hooks::use_location;
-use protocol::{Conversation, ConversationList, User, UserId};
+use protocol::{Conversation, ConversationKind, ConversationList, User, UserId};
 
 use super::chat_window::ChatWindow;
 use crate::conversations::{display_title, my_conversations};
@@ -38,6 +38,10 @@ pub fn Home() -> impl IntoView {
         },
     );
     view! {
+        // The child routes (`/`, `/c/{id}`) draw nothing: the path is read above. But the router
+        // completes a navigation (updates the address bar) only once the child's outlet has
+        // drawn it, so the outlet must be here.
+        <Outlet />
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match me.await {
@@ -107,7 +111,7 @@ fn Shell(
                 </ActionForm>
             </header>
             <div class="panes" class:has-active=move || open_id.get().is_some()>
-                <ConversationNav me=user.id filter list open_id />
+                <ConversationNav me=user.id filter list open_id live />
                 <main class="chat-pane">
                     <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                         {move || {
@@ -143,6 +147,7 @@ fn ConversationNav(
     filter: ListFilter,
     list: ListResource,
     open_id: Memo<Option<i64>>,
+    live: Live,
 ) -> impl IntoView {
     let ListFilter { query, unread_only } = filter;
     view! {
@@ -185,7 +190,7 @@ fn ConversationNav(
                                         .conversations
                                         .into_iter()
                                         .map(|c| {
-                                            view! { <ConversationItem conversation=c me open_id /> }
+                                            view! { <ConversationItem conversation=c me open_id live /> }
                                         })
                                         .collect_view()}
                                 </ul>
@@ -205,8 +210,15 @@ fn ConversationItem(
     conversation: Conversation,
     me: UserId,
     open_id: Memo<Option<i64>>,
+    live: Live,
 ) -> impl IntoView {
     let title = display_title(&conversation, me);
+    // A one-to-one conversation shows whether the other person is online.
+    let other = (conversation.kind != ConversationKind::Group)
+        .then(|| conversation.participants.iter().find(|p| p.user.id != me))
+        .flatten()
+        .map(|p| (p.user.id, p.user.online));
+    let online = move || other.is_some_and(|(user, then)| live.online(user, then));
     let preview = match &conversation.last_message {
         Some(m) if m.deleted => "Message deleted".to_owned(),
         Some(m) => m.body.lines().next().unwrap_or_default().to_owned(),
@@ -224,6 +236,11 @@ fn ConversationItem(
             >
                 {title}
             </a>
+            <Show when=online>
+                <span class="presence" title="Online">
+                    <span class="visually-hidden">"Online"</span>
+                </span>
+            </Show>
             <span class="preview">{preview}</span>
             {(unread > 0)
                 .then(|| {

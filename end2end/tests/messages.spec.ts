@@ -1,0 +1,201 @@
+// The chat window beyond sending: editing and deleting messages, moving between conversations
+// on one connection, presence in the list, and read receipts that wait until the page is seen.
+
+import { expect, test, type Locator, type Page } from "@playwright/test";
+
+import { bearer, bodies, directBetween, register, send } from "./people";
+
+/** The open conversation's window, once its socket is connected (the page has hydrated). */
+async function connectedChat(page: Page) {
+  const chat = page.getByRole("region", { name: /^Conversation:/ });
+  await expect(chat).toBeVisible();
+  await expect(chat.getByText("Connecting…")).toHaveCount(0, { timeout: 20_000 });
+  return chat;
+}
+
+/** Opens the conversation named `name` from the list (from the open one, on a phone). */
+async function pick(page: Page, name: string) {
+  const back = page.getByRole("link", { name: "Back to conversations" });
+  if (await back.isVisible()) await back.click();
+  await page
+    .getByRole("navigation", { name: "Conversations" })
+    .getByRole("link", { name })
+    .click();
+  return connectedChat(page);
+}
+
+/** The message in `chat` whose text includes `text`. */
+function message(chat: Locator, text: string) {
+  return chat.getByRole("list", { name: "Messages" }).getByRole("listitem").filter({ hasText: text });
+}
+
+/** Makes the page look hidden (another tab in front) or shown again, as a browser would say. */
+async function setHidden(page: Page, hidden: boolean) {
+  await page.evaluate((hidden) => {
+    Object.defineProperty(document, "hidden", { value: hidden, configurable: true });
+    Object.defineProperty(document, "visibilityState", {
+      value: hidden ? "hidden" : "visible",
+      configurable: true,
+    });
+    document.dispatchEvent(new Event("visibilitychange", { bubbles: true }));
+  }, hidden);
+}
+
+test("the sender edits and deletes a message; the other side sees both live", async ({
+  browser,
+  page,
+}) => {
+  const ann = await register(page.request, "Ann");
+  const bobContext = await browser.newContext();
+  const bobPage = await bobContext.newPage();
+  const bob = await register(bobPage.request, "Bob");
+  const id = await directBetween(page.request, ann.token, bob.user.id);
+  await send(bobPage.request, bob.token, id, "Bring the photos");
+  const mine = await send(page.request, ann.token, id, "Meet at 5");
+
+  await page.goto(`/c/${id}`);
+  const annChat = await connectedChat(page);
+  await bobPage.goto(`/c/${id}`);
+  const bobChat = await connectedChat(bobPage);
+
+  // Ann's own message offers edit and delete once tapped; Bob's offers neither to her.
+  await message(annChat, "Bring the photos").click();
+  await expect(message(annChat, "Bring the photos").getByRole("button")).toHaveCount(0);
+  await message(annChat, "Meet at 5").click();
+  await message(annChat, "Meet at 5").getByRole("button", { name: "Edit" }).click();
+  const editBox = annChat.getByRole("textbox", { name: "Edit message" });
+  await expect(editBox).toBeFocused();
+  // Escape leaves it as it was.
+  await editBox.fill("Meet at noon");
+  await editBox.press("Escape");
+  await expect(editBox).toHaveCount(0);
+  await expect(message(annChat, "Meet at 5")).toBeVisible();
+
+  await message(annChat, "Meet at 5").click();
+  await message(annChat, "Meet at 5").getByRole("button", { name: "Edit" }).click();
+  await annChat.getByRole("textbox", { name: "Edit message" }).fill("Meet at 6");
+  await annChat.getByRole("textbox", { name: "Edit message" }).press("Enter");
+  for (const chat of [annChat, bobChat]) {
+    await expect(message(chat, "Meet at 6")).toContainText("edited");
+    await expect(chat).not.toContainText("Meet at 5");
+  }
+
+  // Deleting asks first; the message stays in its place, as deleted, on both sides.
+  await message(annChat, "Meet at 6").click();
+  await message(annChat, "Meet at 6").getByRole("button", { name: "Delete" }).click();
+  const row = message(annChat, "Delete this message?");
+  await row.getByRole("button", { name: "Delete" }).click();
+  for (const chat of [annChat, bobChat]) {
+    await expect(chat).not.toContainText("Meet at 6");
+    await expect(chat.getByRole("list", { name: "Messages" }).getByRole("listitem")).toHaveCount(2);
+    await expect(
+      chat.getByRole("list", { name: "Messages" }).getByRole("listitem").last(),
+    ).toContainText("Message deleted");
+  }
+  expect(await bodies(bobPage.request, bob.token, id)).toEqual(["Bring the photos", ""]);
+  const stored = await page.request.get(`/api/conversations/${id}/messages`, {
+    headers: bearer(ann.token),
+  });
+  const last = (await stored.json()).messages.at(-1);
+  expect([last.id, last.deleted]).toEqual([mine.id, true]);
+
+  await bobContext.close();
+});
+
+test("a group's owner may delete anyone's message there", async ({ page, request }) => {
+  const ann = await register(page.request, "Ann");
+  const bob = await register(request, "Bob");
+  const created = await page.request.post("/api/conversations", {
+    data: { kind: "group", title: "Class of 2009", user_ids: [bob.user.id] },
+    headers: bearer(ann.token),
+  });
+  expect(created.status()).toBe(201);
+  const id = (await created.json()).id as number;
+  await send(request, bob.token, id, "Buy my timeshare");
+
+  await page.goto(`/c/${id}`);
+  const chat = await connectedChat(page);
+  await message(chat, "Buy my timeshare").click();
+  await expect(message(chat, "Buy my timeshare").getByRole("button", { name: "Edit" })).toHaveCount(0);
+  await message(chat, "Buy my timeshare").getByRole("button", { name: "Delete" }).click();
+  await message(chat, "Delete this message?").getByRole("button", { name: "Delete" }).click();
+  await expect(chat.getByRole("list", { name: "Messages" })).toContainText("Message deleted");
+  await expect(chat).not.toContainText("Buy my timeshare");
+  expect(await bodies(request, bob.token, id)).toEqual([""]);
+});
+
+test("moving between conversations keeps one connection and the list shows who is online", async ({
+  browser,
+  page,
+  request,
+}) => {
+  const ann = await register(page.request, "Ann");
+  const bobContext = await browser.newContext();
+  const bobPage = await bobContext.newPage();
+  const bob = await register(bobPage.request, "Bob");
+  const cat = await register(request, "Cat");
+  const withBob = await directBetween(page.request, ann.token, bob.user.id);
+  const withCat = await directBetween(page.request, ann.token, cat.user.id);
+  await send(page.request, bob.token, withBob, "Hello from Bob");
+  await send(page.request, cat.token, withCat, "Hello from Cat");
+
+  const sockets: string[] = [];
+  page.on("websocket", (ws) => sockets.push(ws.url()));
+  await page.goto("/");
+  const list = page.getByRole("navigation", { name: "Conversations" });
+  await expect.poll(() => sockets.length, { timeout: 20_000 }).toBe(1);
+  const bobItem = list.getByRole("listitem").filter({ hasText: bob.user.display_name });
+  await expect(bobItem.getByText("Online")).toHaveCount(0);
+
+  // Bob comes online: Ann's list says so, live.
+  await bobPage.goto("/");
+  await expect(bobItem.getByText("Online")).toBeAttached({ timeout: 10_000 });
+
+  let chat = await pick(page, bob.user.display_name);
+  await expect(page).toHaveURL(new RegExp(`/c/${withBob}$`));
+  await expect(chat).toContainText("Hello from Bob");
+  chat = await pick(page, cat.user.display_name);
+  await expect(page).toHaveURL(new RegExp(`/c/${withCat}$`));
+  await expect(chat).toContainText("Hello from Cat");
+  // Still live on the same connection: Cat's next message arrives without a reload.
+  await send(page.request, cat.token, withCat, "Are you coming?");
+  await expect(chat).toContainText("Are you coming?");
+  await pick(page, bob.user.display_name);
+  expect(sockets).toHaveLength(1);
+
+  // Bob goes: after the grace period, the dot goes too.
+  await bobContext.close();
+  await expect(bobItem.getByText("Online")).toHaveCount(0, { timeout: 15_000 });
+  expect(sockets).toHaveLength(1);
+});
+
+test("a message that arrives in a hidden tab is read when the page is seen", async ({
+  page,
+  request,
+}) => {
+  const ann = await register(page.request, "Ann");
+  const bob = await register(request, "Bob");
+  const id = await directBetween(request, bob.token, ann.user.id);
+  await page.goto(`/c/${id}`);
+  const chat = await connectedChat(page);
+  const unread = async () => {
+    const list = await request.get("/api/conversations", { headers: bearer(ann.token) });
+    return (await list.json()).conversations[0].unread_count as number;
+  };
+
+  // Shown: a message that arrives is read at once.
+  await send(request, bob.token, id, "Are you there?");
+  await expect(chat).toContainText("Are you there?");
+  await expect.poll(unread).toBe(0);
+
+  // Hidden: it arrives, but stays unread, and Bob sees no "Seen".
+  await setHidden(page, true);
+  await send(request, bob.token, id, "Hello?");
+  await expect(chat).toContainText("Hello?");
+  await page.waitForTimeout(1_000);
+  expect(await unread()).toBe(1);
+
+  // Shown again: read.
+  await setHidden(page, false);
+  await expect.poll(unread).toBe(0);
+});
