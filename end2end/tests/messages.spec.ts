@@ -145,7 +145,9 @@ test("moving between conversations keeps one connection and the list shows who i
   const list = page.getByRole("navigation", { name: "Conversations" });
   await expect.poll(() => sockets.length, { timeout: 20_000 }).toBe(1);
   const bobItem = list.getByRole("listitem").filter({ hasText: bob.user.display_name });
+  const catItem = list.getByRole("listitem").filter({ hasText: cat.user.display_name });
   await expect(bobItem.getByText("Online")).toHaveCount(0);
+  await expect(catItem.getByLabel("1 unread")).toBeVisible();
 
   // Bob comes online: Ann's list says so, live.
   await bobPage.goto("/");
@@ -162,6 +164,8 @@ test("moving between conversations keeps one connection and the list shows who i
   await expect(chat).toContainText("Are you coming?");
   await pick(page, bob.user.display_name);
   expect(sockets).toHaveLength(1);
+  // Cat's conversation was read when it was opened: the list says so.
+  await expect(catItem.getByLabel(/unread/)).toHaveCount(0);
 
   // Bob goes: after the grace period, the dot goes too.
   await bobContext.close();

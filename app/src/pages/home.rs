@@ -96,6 +96,25 @@ fn Shell(
     let name = user.display_name.clone();
     let live = Live::new(user.id, Callback::new(move |()| list.refetch()));
     live.connect();
+    // Opening a conversation read it: if the list still counts it unread, the list is stale.
+    Effect::new(move |_| {
+        let opened = open.with(|o| matches!(o, Some(Ok(Some(_)))));
+        let Some(id) = open_id.get_untracked().filter(|_| opened) else {
+            return;
+        };
+        let stale = list.with_untracked(|page| {
+            page.as_ref()
+                .and_then(|page| page.as_ref().ok())
+                .is_some_and(|page| {
+                    page.conversations
+                        .iter()
+                        .any(|c| c.id.0 == id && c.unread_count > 0)
+                })
+        });
+        if stale {
+            list.refetch();
+        }
+    });
     let me = user.clone();
     view! {
         <div class="shell">
