@@ -2,7 +2,8 @@
 //! the signed-in caller.
 
 use leptos::prelude::*;
-use protocol::{Conversation, ConversationKind, ConversationList, UserId};
+use leptos::server_fn::codec::Json;
+use protocol::{Conversation, ConversationKind, ConversationList, User, UserId};
 
 /// The caller's conversations, most recent activity first, filtered like `GET /api/conversations`.
 #[server(prefix = "/rpc", endpoint = "conversations")]
@@ -23,6 +24,52 @@ pub async fn my_conversations(q: String, unread: bool) -> Result<ConversationLis
         conversations,
         next_cursor,
     })
+}
+
+/// People whose username or display name starts with `q` (any case), to start a conversation
+/// with; the caller is left out.
+#[server(prefix = "/rpc", endpoint = "find_people")]
+pub async fn find_people(q: String) -> Result<Vec<User>, ServerFnError> {
+    use crate::session::server;
+    let chat = expect_context::<chat::Chat>();
+    let me = server::viewer(&chat).await?.user_id;
+    let mut people = chat.search_users(&q).await.map_err(server::error)?;
+    people.retain(|user| user.id != me);
+    Ok(people)
+}
+
+/// Starts a conversation and answers its id: without a title, the direct conversation with the
+/// one person in `user_ids` (the existing one, if they have one); with a title, a new group of
+/// the caller (its owner) and `user_ids`. JSON: a list does not fit a URL-encoded form.
+#[server(prefix = "/rpc", endpoint = "start_conversation", input = Json)]
+pub async fn start_conversation(user_ids: Vec<i64>, title: String) -> Result<i64, ServerFnError> {
+    use crate::session::server;
+    use protocol::CreateConversation;
+    let chat = expect_context::<chat::Chat>();
+    let me = server::viewer(&chat).await?.user_id;
+    let mut user_ids: Vec<UserId> = user_ids.into_iter().map(UserId).collect();
+    let request = if title.trim().is_empty() && user_ids.len() == 1 {
+        CreateConversation {
+            kind: ConversationKind::Direct,
+            user_id: user_ids.pop(),
+            title: None,
+            user_ids: None,
+            post_id: None,
+        }
+    } else {
+        CreateConversation {
+            kind: ConversationKind::Group,
+            user_id: None,
+            title: Some(title),
+            user_ids: Some(user_ids),
+            post_id: None,
+        }
+    };
+    let (conversation, _) = chat
+        .create_conversation(me, request)
+        .await
+        .map_err(server::error)?;
+    Ok(conversation.id.0)
 }
 
 /// What to call a conversation in the list: a group's title, a post's title, or the other

@@ -86,11 +86,12 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=pages::NotFound>
                 // Async: the session is known before the headers go out, so a visitor gets a real 302.
-                // One parent for the list and the open conversation: moving between them keeps
-                // the page (its socket, its list) and changes only what the path names.
+                // One parent for the list, the open conversation and starting one: moving between
+                // them keeps the page (its socket, its list) and changes only what the path names.
                 <ParentRoute path=path!("") view=pages::Home ssr=SsrMode::Async>
                     <Route path=path!("") view=|| () />
                     <Route path=path!("c/:id") view=|| () />
+                    <Route path=path!("new") view=|| () />
                 </ParentRoute>
                 <Route path=path!("/signin") view=pages::SignIn />
                 <Route path=path!("/signup") view=pages::SignUp />

@@ -12,8 +12,14 @@ use crate::live::{Live, OpenChat};
 use crate::messages::{delete_message, edit_message, merge, older_messages, Opened, SendMessage};
 use crate::session::error_text;
 
+/// `on_open` hears, in the browser, that the conversation was opened (and so read).
 #[component]
-pub fn ChatWindow(me: User, opened: Opened, live: Live) -> impl IntoView {
+pub fn ChatWindow(
+    me: User,
+    opened: Opened,
+    live: Live,
+    on_open: Callback<ConversationId>,
+) -> impl IntoView {
     let Opened {
         conversation,
         messages,
@@ -57,6 +63,7 @@ pub fn ChatWindow(me: User, opened: Opened, live: Live) -> impl IntoView {
     };
     live.show(chat);
     on_cleanup(move || live.hide(chat));
+    Effect::new(move |_| on_open.run(id));
 
     let has_more = RwSignal::new(has_more);
     let older = Action::new(move |before: &i64| older_messages(id.0, *before));

@@ -4,9 +4,10 @@
 use leptos::prelude::*;
 use leptos_router::components::{Outlet, Redirect};
 use leptos_router::hooks::use_location;
-use protocol::{Conversation, ConversationKind, ConversationList, User, UserId};
+use protocol::{Conversation, ConversationId, ConversationKind, ConversationList, User, UserId};
 
 use super::chat_window::ChatWindow;
+use super::new_conversation::NewConversation;
 use crate::conversations::{display_title, my_conversations};
 use crate::live::Live;
 use crate::messages::{open_conversation, Opened};
@@ -28,6 +29,7 @@ pub fn Home() -> impl IntoView {
     );
     let location = use_location();
     let open_id = Memo::new(move |_| conversation_in(&location.pathname.get()));
+    let starting = Memo::new(move |_| location.pathname.with(|path| path == "/new"));
     let open = Resource::new(
         move || open_id.get(),
         |id| async move {
@@ -45,7 +47,9 @@ pub fn Home() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match me.await {
-                    Ok(Some(user)) => view! { <Shell user filter list open_id open /> }.into_any(),
+                    Ok(Some(user)) => {
+                        view! { <Shell user filter list open_id starting open /> }.into_any()
+                    }
                     Ok(None) => {
                         signed_out_status();
                         view! { <Redirect path="/signin" /> }.into_any()
@@ -90,6 +94,8 @@ fn Shell(
     filter: ListFilter,
     list: ListResource,
     open_id: Memo<Option<i64>>,
+    /// At `/new`: the chat pane starts a conversation.
+    starting: Memo<bool>,
     open: OpenResource,
 ) -> impl IntoView {
     let sign_out = ServerAction::<SignOut>::new();
@@ -97,18 +103,16 @@ fn Shell(
     let live = Live::new(user.id, Callback::new(move |()| list.refetch()));
     live.connect();
     // Opening a conversation read it: if the list still counts it unread, the list is stale.
-    Effect::new(move |_| {
-        let opened = open.with(|o| matches!(o, Some(Ok(Some(_)))));
-        let Some(id) = open_id.get_untracked().filter(|_| opened) else {
-            return;
-        };
+    // (Told by the window, not read from `open` here: a resource read out here would belong
+    // to the page's `<Suspense>`, which would then remake the page whenever it reloads.)
+    let opened = Callback::new(move |id: ConversationId| {
         let stale = list.with_untracked(|page| {
             page.as_ref()
                 .and_then(|page| page.as_ref().ok())
                 .is_some_and(|page| {
                     page.conversations
                         .iter()
-                        .any(|c| c.id.0 == id && c.unread_count > 0)
+                        .any(|c| c.id == id && c.unread_count > 0)
                 })
         });
         if stale {
@@ -129,17 +133,23 @@ fn Shell(
                     </button>
                 </ActionForm>
             </header>
-            <div class="panes" class:has-active=move || open_id.get().is_some()>
+            <div class="panes" class:has-active=move || open_id.get().is_some() || starting.get()>
                 <ConversationNav me=user.id filter list open_id live />
                 <main class="chat-pane">
+                    // Type-erased: the shell's view type is otherwise too deep for the compiler's
+                    // layout queries in a release build of the WASM.
+                    {move || starting.get().then(|| view! { <NewConversation /> }.into_any())}
                     <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                         {move || {
                             let me = me.clone();
+                            let starting_now = starting.get();
                             Suspend::new(async move {
                                 match open.await {
-                                    Ok(Some(opened)) => {
-                                        view! { <ChatWindow me opened live /> }.into_any()
+                                    Ok(Some(window)) => {
+                                        view! { <ChatWindow me opened=window live on_open=opened /> }
+                                            .into_any()
                                     }
+                                    Ok(None) if starting_now => ().into_any(),
                                     Ok(None) => {
                                         view! {
                                             <p class="placeholder">
@@ -171,7 +181,13 @@ fn ConversationNav(
     let ListFilter { query, unread_only } = filter;
     view! {
         <nav class="conversations" aria-label="Conversations">
-            <h2>"Conversations"</h2>
+            <div class="nav-head">
+                <h2>"Conversations"</h2>
+                <a href="/new" class="button">
+                    "New"
+                    <span class="visually-hidden">" conversation"</span>
+                </a>
+            </div>
             <div class="list-tools">
                 <input
                     type="search"

@@ -1,6 +1,7 @@
 mod auth_forms;
 mod chat_window;
 mod home;
+mod new_conversation;
 mod not_found;
 
 pub use auth_forms::{SignIn, SignUp};

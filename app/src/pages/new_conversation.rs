@@ -1,0 +1,180 @@
+//! Starting a conversation (`/new`): find people by name, then message one of them directly,
+//! or name a group and start it with everyone chosen.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_navigate;
+use protocol::{User, UserId};
+
+use crate::conversations::{find_people, start_conversation};
+use crate::session::error_text;
+
+#[component]
+pub fn NewConversation() -> impl IntoView {
+    let query = RwSignal::new(String::new());
+    // Answers carry the query they answer: one that comes back after a newer one is dropped.
+    let search = Action::new(|q: &String| {
+        let q = q.clone();
+        async move { (q.clone(), find_people(q).await) }
+    });
+    let chosen = RwSignal::new(Vec::<User>::new());
+    let title = RwSignal::new(String::new());
+    let start = Action::new(|(ids, title): &(Vec<i64>, String)| {
+        start_conversation(ids.clone(), title.clone())
+    });
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(id)) = start.value().get() {
+            navigate(&format!("/c/{id}"), Default::default());
+        }
+    });
+
+    let found = move || {
+        search.value().with(|answer| match answer {
+            Some((q, result)) if *q == query.get() => Some(result.clone()),
+            _ => None,
+        })
+    };
+    let is_chosen = move |id: UserId| chosen.with(|c| c.iter().any(|u| u.id == id));
+    let toggle = move |user: User| {
+        chosen.update(|c| {
+            if let Some(at) = c.iter().position(|u| u.id == user.id) {
+                c.remove(at);
+            } else {
+                c.push(user);
+            }
+        });
+    };
+    let group = move || !title.with(|t| t.trim().is_empty());
+    let ready = move || match chosen.with(Vec::len) {
+        0 => false,
+        1 => true,
+        _ => group(),
+    };
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if ready() && !start.pending().get_untracked() {
+            let ids = chosen.with_untracked(|c| c.iter().map(|u| u.id.0).collect());
+            start.dispatch((ids, title.get_untracked()));
+        }
+    };
+
+    view! {
+        <section class="chat new-conversation" aria-label="New conversation">
+            <header class="chat-header">
+                <a href="/" class="back" aria-label="Back to conversations">
+                    "‹"
+                </a>
+                <h1>"New conversation"</h1>
+            </header>
+            <form class="new-body" on:submit=submit>
+                <label for="people-search">"Find people"</label>
+                <input
+                    id="people-search"
+                    type="search"
+                    autocomplete="off"
+                    placeholder="Name or username"
+                    prop:value=query
+                    on:input=move |ev| {
+                        let q = event_target_value(&ev);
+                        query.set(q.clone());
+                        if !q.trim().is_empty() {
+                            search.dispatch(q);
+                        }
+                    }
+                />
+                {move || {
+                    found()
+                        .map(|result| match result {
+                            Ok(people) if people.is_empty() => {
+                                view! { <p class="empty">"No one found."</p> }.into_any()
+                            }
+                            Ok(people) => {
+                                view! {
+                                    <ul class="people" aria-label="People found">
+                                        {people
+                                            .into_iter()
+                                            .map(|user| {
+                                                let id = user.id;
+                                                let label = format!(
+                                                    "{} @{}",
+                                                    user.display_name,
+                                                    user.username,
+                                                );
+                                                view! {
+                                                    <li>
+                                                        <button
+                                                            type="button"
+                                                            class="ghost person"
+                                                            aria-pressed=move || {
+                                                                is_chosen(id).to_string()
+                                                            }
+                                                            on:click=move |_| toggle(user.clone())
+                                                        >
+                                                            {label}
+                                                        </button>
+                                                    </li>
+                                                }
+                                            })
+                                            .collect_view()}
+                                    </ul>
+                                }
+                                    .into_any()
+                            }
+                            Err(e) => {
+                                view! {
+                                    <p class="error" role="alert">
+                                        {error_text(&e)}
+                                    </p>
+                                }
+                                    .into_any()
+                            }
+                        })
+                }}
+                <Show when=move || !chosen.with(Vec::is_empty)>
+                    <ul class="chosen" aria-label="Chosen">
+                        <For
+                            each=move || chosen.get()
+                            key=|u| u.id
+                            children=move |user| {
+                                let name = user.display_name.clone();
+                                view! {
+                                    <li>
+                                        {name.clone()}
+                                        <button
+                                            type="button"
+                                            class="ghost"
+                                            aria-label=format!("Remove {name}")
+                                            on:click=move |_| toggle(user.clone())
+                                        >
+                                            "×"
+                                        </button>
+                                    </li>
+                                }
+                            }
+                        />
+                    </ul>
+                </Show>
+                <label for="group-title">"Group name"</label>
+                <input
+                    id="group-title"
+                    maxlength="100"
+                    placeholder="Only for a group"
+                    prop:value=title
+                    on:input=move |ev| title.set(event_target_value(&ev))
+                />
+                <p class="hint">
+                    "Choose one person to message them directly, or name a group to start it with everyone chosen."
+                </p>
+                <button type="submit" disabled=move || !ready() || start.pending().get()>
+                    {move || if group() { "Create group" } else { "Start chat" }}
+                </button>
+                {move || {
+                    start
+                        .value()
+                        .with(|v| v.as_ref().and_then(|r| r.as_ref().err().map(error_text)))
+                        .map(|text| view! { <p class="error" role="alert">{text}</p> })
+                }}
+            </form>
+        </section>
+    }
+}
