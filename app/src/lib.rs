@@ -6,6 +6,7 @@
 //! - [`session`]: who is signed in; sign-up, sign-in and sign-out server functions.
 //! - [`conversations`]: the conversation list's server function.
 //! - [`messages`]: the chat window's server functions.
+//! - [`posts`]: help requests' server functions.
 //! - [`live`]: the socket, in the browser, and where its news goes.
 //! - [`pages`]: one module per screen.
 
@@ -17,6 +18,8 @@ mod live;
 pub mod messages;
 /// Screens: sign-in, sign-up, the signed-in shell, not found.
 mod pages;
+/// Help-request posts' server functions.
+pub mod posts;
 /// The signed-in user and the server functions that change it.
 pub mod session;
 
@@ -86,12 +89,14 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=pages::NotFound>
                 // Async: the session is known before the headers go out, so a visitor gets a real 302.
-                // One parent for the list, the open conversation and starting one: moving between
-                // them keeps the page (its socket, its list) and changes only what the path names.
+                // One parent for the list, the open conversation, starting one and help requests:
+                // moving between them keeps the page (its socket, its list) and changes only what
+                // the path names.
                 <ParentRoute path=path!("") view=pages::Home ssr=SsrMode::Async>
                     <Route path=path!("") view=|| () />
                     <Route path=path!("c/:id") view=|| () />
                     <Route path=path!("new") view=|| () />
+                    <Route path=path!("posts") view=|| () />
                 </ParentRoute>
                 <Route path=path!("/signin") view=pages::SignIn />
                 <Route path=path!("/signup") view=pages::SignUp />

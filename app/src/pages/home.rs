@@ -7,10 +7,12 @@ use leptos_router::hooks::use_location;
 use protocol::{Conversation, ConversationId, ConversationKind, ConversationList, User, UserId};
 
 use super::chat_window::ChatWindow;
+use super::help_requests::{HelpRequests, PostsResource};
 use super::new_conversation::NewConversation;
 use crate::conversations::{display_title, my_conversations};
 use crate::live::Live;
 use crate::messages::{open_conversation, Opened};
+use crate::posts::help_requests;
 use crate::session::{current_user, SignOut};
 
 /// Every resource of the page is made here, outside any `<Suspense>`, and only read inside:
@@ -30,6 +32,16 @@ pub fn Home() -> impl IntoView {
     let location = use_location();
     let open_id = Memo::new(move |_| conversation_in(&location.pathname.get()));
     let starting = Memo::new(move |_| location.pathname.with(|path| path == "/new"));
+    let on_posts = Memo::new(move |_| location.pathname.with(|path| path == "/posts"));
+    let posts = Resource::new(
+        move || on_posts.get(),
+        |shown| async move {
+            match shown {
+                true => help_requests().await.map(Some),
+                false => Ok(None),
+            }
+        },
+    );
     let open = Resource::new(
         move || open_id.get(),
         |id| async move {
@@ -48,7 +60,8 @@ pub fn Home() -> impl IntoView {
             {move || Suspend::new(async move {
                 match me.await {
                     Ok(Some(user)) => {
-                        view! { <Shell user filter list open_id starting open /> }.into_any()
+                        view! { <Shell user filter list open_id starting on_posts posts open /> }
+                            .into_any()
                     }
                     Ok(None) => {
                         signed_out_status();
@@ -96,6 +109,9 @@ fn Shell(
     open_id: Memo<Option<i64>>,
     /// At `/new`: the chat pane starts a conversation.
     starting: Memo<bool>,
+    /// At `/posts`: the chat pane shows help requests.
+    on_posts: Memo<bool>,
+    posts: PostsResource,
     open: OpenResource,
 ) -> impl IntoView {
     let sign_out = ServerAction::<SignOut>::new();
@@ -120,10 +136,15 @@ fn Shell(
         }
     });
     let me = user.clone();
+    let my_id = user.id;
+    let side = move || starting.get() || on_posts.get();
     view! {
         <div class="shell">
             <header class="topbar">
                 <span class="brand">"Confab"</span>
+                <a href="/posts" class="nav-link">
+                    "Help requests"
+                </a>
                 <span class="me" aria-label="Signed in as">
                     {name}
                 </span>
@@ -133,23 +154,26 @@ fn Shell(
                     </button>
                 </ActionForm>
             </header>
-            <div class="panes" class:has-active=move || open_id.get().is_some() || starting.get()>
+            <div class="panes" class:has-active=move || open_id.get().is_some() || side()>
                 <ConversationNav me=user.id filter list open_id live />
                 <main class="chat-pane">
                     // Type-erased: the shell's view type is otherwise too deep for the compiler's
                     // layout queries in a release build of the WASM.
                     {move || starting.get().then(|| view! { <NewConversation /> }.into_any())}
+                    {move || {
+                        on_posts.get().then(|| view! { <HelpRequests me=my_id posts /> }.into_any())
+                    }}
                     <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                         {move || {
                             let me = me.clone();
-                            let starting_now = starting.get();
+                            let side_now = side();
                             Suspend::new(async move {
                                 match open.await {
                                     Ok(Some(window)) => {
                                         view! { <ChatWindow me opened=window live on_open=opened /> }
                                             .into_any()
                                     }
-                                    Ok(None) if starting_now => ().into_any(),
+                                    Ok(None) if side_now => ().into_any(),
                                     Ok(None) => {
                                         view! {
                                             <p class="placeholder">

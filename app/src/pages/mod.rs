@@ -1,5 +1,6 @@
 mod auth_forms;
 mod chat_window;
+mod help_requests;
 mod home;
 mod new_conversation;
 mod not_found;

@@ -66,7 +66,7 @@ pub fn NewConversation() -> impl IntoView {
                 </a>
                 <h1>"New conversation"</h1>
             </header>
-            <form class="new-body" on:submit=submit>
+            <form class="pane-body" on:submit=submit>
                 <label for="people-search">"Find people"</label>
                 <input
                     id="people-search"
