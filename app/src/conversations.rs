@@ -72,6 +72,39 @@ pub async fn start_conversation(user_ids: Vec<i64>, title: String) -> Result<i64
     Ok(conversation.id.0)
 }
 
+/// Renames a group (its owner or an admin); answers it as it now is.
+#[server(prefix = "/rpc", endpoint = "rename_group")]
+pub async fn rename_group(id: i64, title: String) -> Result<Conversation, ServerFnError> {
+    use crate::session::server;
+    let chat = expect_context::<chat::Chat>();
+    let me = server::viewer(&chat).await?.user_id;
+    chat.rename_conversation(me, protocol::ConversationId(id), &title)
+        .await
+        .map_err(server::error)
+}
+
+/// Adds someone to a group as a member (its owner or an admin); answers it as it now is.
+#[server(prefix = "/rpc", endpoint = "add_member")]
+pub async fn add_member(id: i64, user_id: i64) -> Result<Conversation, ServerFnError> {
+    use crate::session::server;
+    let chat = expect_context::<chat::Chat>();
+    let me = server::viewer(&chat).await?.user_id;
+    chat.add_participant(me, protocol::ConversationId(id), UserId(user_id), None)
+        .await
+        .map_err(server::error)
+}
+
+/// Takes someone out of a group (its owner or an admin), or the caller themselves (leaving).
+#[server(prefix = "/rpc", endpoint = "remove_member")]
+pub async fn remove_member(id: i64, user_id: i64) -> Result<(), ServerFnError> {
+    use crate::session::server;
+    let chat = expect_context::<chat::Chat>();
+    let me = server::viewer(&chat).await?.user_id;
+    chat.remove_participant(me, protocol::ConversationId(id), UserId(user_id))
+        .await
+        .map_err(server::error)
+}
+
 /// What to call a conversation in the list: a group's title, a post's title, or the other
 /// person's name.
 pub fn display_title(conversation: &Conversation, me: UserId) -> String {

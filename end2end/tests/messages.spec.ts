@@ -203,3 +203,89 @@ test("a message that arrives in a hidden tab is read when the page is seen", asy
   await setHidden(page, false);
   await expect.poll(unread).toBe(0);
 });
+
+test("a group's owner renames it, adds and removes people; a member leaves", async ({
+  browser,
+  page,
+  request,
+}) => {
+  const ann = await register(page.request, "Ann");
+  const bobContext = await browser.newContext();
+  const bobPage = await bobContext.newPage();
+  const bob = await register(bobPage.request, "Bob");
+  const cat = await register(request, "Cat");
+  const created = await page.request.post("/api/conversations", {
+    data: { kind: "group", title: "Book club", user_ids: [bob.user.id] },
+    headers: bearer(ann.token),
+  });
+  const id = (await created.json()).id as number;
+
+  await page.goto(`/c/${id}`);
+  await connectedChat(page);
+  await bobPage.goto(`/c/${id}`);
+  await connectedChat(bobPage);
+  await page.getByRole("button", { name: "Members" }).click();
+  const members = page.getByRole("region", { name: "Members" });
+  await expect(members.getByRole("listitem")).toHaveCount(2);
+  await expect(members.getByRole("listitem").filter({ hasText: ann.user.display_name })).toContainText(
+    "owner",
+  );
+  // The owner may not leave.
+  await expect(members.getByRole("button", { name: "Leave group" })).toHaveCount(0);
+
+  // Renamed: both windows say so.
+  await members.getByLabel("Group name").fill("Book club 2027");
+  await members.getByRole("button", { name: "Rename" }).click();
+  for (const p of [page, bobPage]) {
+    await expect(p.getByRole("region", { name: "Conversation: Book club 2027" })).toBeVisible();
+  }
+
+  // Cat is added, then taken out again.
+  await members.getByLabel("Add people").fill(cat.user.username);
+  await members.getByRole("button", { name: new RegExp(cat.user.username) }).click();
+  await expect(members.getByRole("list", { name: "Members" }).getByRole("listitem")).toHaveCount(3);
+  const catList = async () => {
+    const list = await request.get("/api/conversations", { headers: bearer(cat.token) });
+    return ((await list.json()).conversations as { id: number }[]).map((c) => c.id);
+  };
+  expect(await catList()).toEqual([id]);
+  await members.getByRole("button", { name: `Remove ${cat.user.display_name}` }).click();
+  await expect(members.getByRole("list", { name: "Members" }).getByRole("listitem")).toHaveCount(2);
+  expect(await catList()).toEqual([]);
+
+  // Bob, a member, may not remove anyone, and leaves: he is back at his list, without it, and
+  // Ann's window shows him gone.
+  await bobPage.getByRole("button", { name: "Members" }).click();
+  const bobMembers = bobPage.getByRole("region", { name: "Members" });
+  await expect(bobMembers.getByRole("button", { name: /^Remove/ })).toHaveCount(0);
+  await expect(bobMembers.getByLabel("Group name")).toHaveCount(0);
+  await bobMembers.getByRole("button", { name: "Leave group" }).click();
+  await bobMembers.getByRole("button", { name: "Leave", exact: true }).click();
+  await expect(bobPage).toHaveURL(/\/$/);
+  await expect(bobPage.getByText("No conversations yet.")).toBeVisible();
+  await expect(members.getByRole("list", { name: "Members" }).getByRole("listitem")).toHaveCount(1);
+  await bobContext.close();
+});
+
+test("a member taken out of a group sees so in its open window", async ({ browser, page }) => {
+  const ann = await register(page.request, "Ann");
+  const bobContext = await browser.newContext();
+  const bobPage = await bobContext.newPage();
+  const bob = await register(bobPage.request, "Bob");
+  const created = await page.request.post("/api/conversations", {
+    data: { kind: "group", title: "Committee", user_ids: [bob.user.id] },
+    headers: bearer(ann.token),
+  });
+  const id = (await created.json()).id as number;
+  await bobPage.goto(`/c/${id}`);
+  const bobChat = await connectedChat(bobPage);
+  await expect(bobChat.getByRole("textbox", { name: "Message" })).toBeVisible();
+
+  const removed = await page.request.delete(`/api/conversations/${id}/participants/${bob.user.id}`, {
+    headers: bearer(ann.token),
+  });
+  expect(removed.status()).toBe(204);
+  await expect(bobChat.getByText("You are no longer in this conversation.")).toBeVisible();
+  await expect(bobChat.getByRole("textbox", { name: "Message" })).toHaveCount(0);
+  await bobContext.close();
+});

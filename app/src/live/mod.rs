@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 use leptos::prelude::*;
 #[cfg(feature = "hydrate")]
 use protocol::ServerEvent;
-use protocol::{ClientEvent, ConversationId, Message, UserId};
+use protocol::{ClientEvent, Conversation, ConversationId, Message, UserId};
 
 use crate::messages::merge;
 
@@ -18,6 +18,8 @@ use crate::messages::merge;
 #[derive(Clone, Copy, PartialEq)]
 pub struct OpenChat {
     pub id: ConversationId,
+    /// Its title and participants as they are now.
+    pub details: RwSignal<Conversation>,
     /// Oldest first.
     pub messages: RwSignal<Vec<Message>>,
     /// How far each other participant has read.
@@ -343,6 +345,10 @@ impl Live {
             ServerEvent::MessageEdited { message, .. }
             | ServerEvent::MessageDeleted { message, .. } => {
                 chat.messages.update(|list| merge(list, message));
+                None
+            }
+            ServerEvent::ConversationUpdated { conversation } => {
+                chat.details.set(conversation);
                 None
             }
             ServerEvent::MessageRead { user_id, seq, .. } => {

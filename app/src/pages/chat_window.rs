@@ -5,7 +5,9 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use leptos::prelude::*;
-use protocol::{ConversationId, ConversationKind, Message, User, UserId};
+use protocol::{Conversation, ConversationId, ConversationKind, Message, Role, User, UserId};
+
+use super::group_details::GroupDetails;
 
 use crate::conversations::display_title;
 use crate::live::{Live, OpenChat};
@@ -26,20 +28,9 @@ pub fn ChatWindow(
         has_more,
     } = opened;
     let id = conversation.id;
-    let title = display_title(&conversation, me.id);
     // In a direct conversation, who wrote what is plain from the side it is on.
     let named = conversation.kind != ConversationKind::Direct;
-    // An owner or admin of a group may delete anyone's messages there.
-    let moderates = conversation.kind == ConversationKind::Group
-        && conversation
-            .participants
-            .iter()
-            .any(|p| p.user.id == me.id && p.role.manages());
-    let names: HashMap<UserId, String> = conversation
-        .participants
-        .iter()
-        .map(|p| (p.user.id, p.user.display_name.clone()))
-        .collect();
+    let group = conversation.kind == ConversationKind::Group;
     let reads: HashMap<UserId, i64> = conversation
         .participants
         .iter()
@@ -48,6 +39,7 @@ pub fn ChatWindow(
         .collect();
     let chat = OpenChat {
         id,
+        details: RwSignal::new(conversation.clone()),
         messages: RwSignal::new(messages),
         reads: RwSignal::new(reads),
         typing: RwSignal::new(Vec::new()),
@@ -87,12 +79,32 @@ pub fn ChatWindow(
         chat.messages.update(|list| merge(list, message));
     });
 
-    let name_of = StoredValue::new(names);
+    // The title, who may moderate, and whether the caller is still in it follow the
+    // conversation's news (a rename, a member added or removed).
+    let title = Memo::new(move |_| chat.details.with(|c| display_title(c, me.id)));
+    let my_role = Memo::new(move |_| {
+        chat.details.with(|c| {
+            c.participants
+                .iter()
+                .find(|p| p.user.id == me.id)
+                .map(|p| p.role)
+        })
+    });
+    // An owner or admin of a group may delete anyone's messages there.
+    let moderates = move || group && my_role.get_untracked().is_some_and(Role::manages);
+    // Everyone who has been in it while open: the messages of those who left keep their names.
+    let name_of = RwSignal::new(names(&conversation));
+    Effect::new(move |_| {
+        let now = chat.details.with(names);
+        name_of.update(|known| known.extend(now));
+    });
+    let member = Memo::new(move |_| my_role.with(Option::is_some));
+    let members_shown = RwSignal::new(false);
     let typing_line = move || {
         let names = chat.typing.with(|typing| {
             typing
                 .iter()
-                .filter_map(|u| name_of.with_value(|n| n.get(u).cloned()))
+                .filter_map(|u| name_of.with(|n| n.get(u).cloned()))
                 .collect::<Vec<_>>()
         });
         match names.as_slice() {
@@ -117,12 +129,12 @@ pub fn ChatWindow(
     });
 
     view! {
-        <section class="chat" aria-label=format!("Conversation: {title}")>
+        <section class="chat" aria-label=move || format!("Conversation: {}", title.get())>
             <header class="chat-header">
                 <a href="/" class="back" aria-label="Back to conversations">
                     "‹"
                 </a>
-                <h1>{title.clone()}</h1>
+                <h1>{move || title.get()}</h1>
                 <span class="status" aria-live="polite">
                     {move || {
                         if !live.connected.get() {
@@ -135,7 +147,23 @@ pub fn ChatWindow(
                         }
                     }}
                 </span>
+                {group
+                    .then(|| {
+                        view! {
+                            <button
+                                type="button"
+                                class="ghost"
+                                aria-expanded=move || members_shown.get().to_string()
+                                on:click=move |_| members_shown.update(|shown| *shown = !*shown)
+                            >
+                                "Members"
+                            </button>
+                        }
+                    })}
             </header>
+            {move || {
+                members_shown.get().then(|| view! { <GroupDetails me=me.id chat /> }.into_any())
+            }}
             // Laid out bottom up (CSS): the newest message shows first, and stays in view as
             // more come, with no scrolling by code.
             <div class="messages-scroll">
@@ -155,7 +183,7 @@ pub fn ChatWindow(
                             key=|m| (m.id, m.edited_at.clone(), m.deleted)
                             children=move |m: Message| {
                                 let sender = named
-                                    .then(|| name_of.with_value(|n| n.get(&m.sender_id).cloned()))
+                                    .then(|| name_of.with_untracked(|n| n.get(&m.sender_id).cloned()))
                                     .map(|name| name.unwrap_or_else(|| "Someone".to_owned()));
                                 let mine = m.sender_id == me.id;
                                 // Type-erased: the window's view type is otherwise too deep for
@@ -166,7 +194,7 @@ pub fn ChatWindow(
                                         mine
                                         sender
                                         seen=seen_seq
-                                        may_delete=mine || moderates
+                                        may_delete=mine || moderates()
                                         changed
                                     />
                                 }
@@ -182,9 +210,24 @@ pub fn ChatWindow(
             <p class="typing" aria-live="polite">
                 {typing_line}
             </p>
-            <Composer id live />
+            {move || match member.get() {
+                true => view! { <Composer id live /> }.into_any(),
+                false => {
+                    view! { <p class="placeholder">"You are no longer in this conversation."</p> }
+                        .into_any()
+                }
+            }}
         </section>
     }
+}
+
+/// Each participant's display name.
+fn names(conversation: &Conversation) -> HashMap<UserId, String> {
+    conversation
+        .participants
+        .iter()
+        .map(|p| (p.user.id, p.user.display_name.clone()))
+        .collect()
 }
 
 /// One message: who wrote it (`sender`, in a group), its body or that it was deleted, whether

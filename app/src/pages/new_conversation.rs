@@ -5,17 +5,12 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 use protocol::{User, UserId};
 
-use crate::conversations::{find_people, start_conversation};
+use super::people_search::PeopleSearch;
+use crate::conversations::start_conversation;
 use crate::session::error_text;
 
 #[component]
 pub fn NewConversation() -> impl IntoView {
-    let query = RwSignal::new(String::new());
-    // Answers carry the query they answer: one that comes back after a newer one is dropped.
-    let search = Action::new(|q: &String| {
-        let q = q.clone();
-        async move { (q.clone(), find_people(q).await) }
-    });
     let chosen = RwSignal::new(Vec::<User>::new());
     let title = RwSignal::new(String::new());
     let start = Action::new(|(ids, title): &(Vec<i64>, String)| {
@@ -28,13 +23,7 @@ pub fn NewConversation() -> impl IntoView {
         }
     });
 
-    let found = move || {
-        search.value().with(|answer| match answer {
-            Some((q, result)) if *q == query.get() => Some(result.clone()),
-            _ => None,
-        })
-    };
-    let is_chosen = move |id: UserId| chosen.with(|c| c.iter().any(|u| u.id == id));
+    let is_chosen = Callback::new(move |id: UserId| chosen.with(|c| c.iter().any(|u| u.id == id)));
     let toggle = move |user: User| {
         chosen.update(|c| {
             if let Some(at) = c.iter().position(|u| u.id == user.id) {
@@ -67,69 +56,12 @@ pub fn NewConversation() -> impl IntoView {
                 <h1>"New conversation"</h1>
             </header>
             <form class="pane-body" on:submit=submit>
-                <label for="people-search">"Find people"</label>
-                <input
-                    id="people-search"
-                    type="search"
-                    autocomplete="off"
-                    placeholder="Name or username"
-                    prop:value=query
-                    on:input=move |ev| {
-                        let q = event_target_value(&ev);
-                        query.set(q.clone());
-                        if !q.trim().is_empty() {
-                            search.dispatch(q);
-                        }
-                    }
+                <PeopleSearch
+                    input_id="people-search"
+                    label="Find people"
+                    pick=Callback::new(toggle)
+                    chosen=is_chosen
                 />
-                {move || {
-                    found()
-                        .map(|result| match result {
-                            Ok(people) if people.is_empty() => {
-                                view! { <p class="empty">"No one found."</p> }.into_any()
-                            }
-                            Ok(people) => {
-                                view! {
-                                    <ul class="people" aria-label="People found">
-                                        {people
-                                            .into_iter()
-                                            .map(|user| {
-                                                let id = user.id;
-                                                let label = format!(
-                                                    "{} @{}",
-                                                    user.display_name,
-                                                    user.username,
-                                                );
-                                                view! {
-                                                    <li>
-                                                        <button
-                                                            type="button"
-                                                            class="ghost person"
-                                                            aria-pressed=move || {
-                                                                is_chosen(id).to_string()
-                                                            }
-                                                            on:click=move |_| toggle(user.clone())
-                                                        >
-                                                            {label}
-                                                        </button>
-                                                    </li>
-                                                }
-                                            })
-                                            .collect_view()}
-                                    </ul>
-                                }
-                                    .into_any()
-                            }
-                            Err(e) => {
-                                view! {
-                                    <p class="error" role="alert">
-                                        {error_text(&e)}
-                                    </p>
-                                }
-                                    .into_any()
-                            }
-                        })
-                }}
                 <Show when=move || !chosen.with(Vec::is_empty)>
                     <ul class="chosen" aria-label="Chosen">
                         <For

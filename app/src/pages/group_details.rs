@@ -1,0 +1,188 @@
+//! A group's members, opened from its window: everyone sees who is in it and may leave (all
+//! but the owner); its owner and admins rename it, add people and take members out.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_navigate;
+use protocol::{Participant, Role, User, UserId};
+
+use super::people_search::PeopleSearch;
+use crate::conversations::{add_member, remove_member, rename_group};
+use crate::live::OpenChat;
+use crate::session::error_text;
+
+#[component]
+pub fn GroupDetails(me: UserId, chat: OpenChat) -> impl IntoView {
+    let id = chat.id.0;
+    let my_role = Memo::new(move |_| {
+        chat.details.with(|c| {
+            c.participants
+                .iter()
+                .find(|p| p.user.id == me)
+                .map(|p| p.role)
+        })
+    });
+    let manages = move || my_role.get().is_some_and(Role::manages);
+    // What these change, as the server answers it: the window shows it at once (the socket's
+    // news of it says the same).
+    let rename = Action::new(move |title: &String| rename_group(id, title.clone()));
+    let add = Action::new(move |user: &UserId| add_member(id, user.0));
+    let remove = Action::new(move |user: &UserId| {
+        let user = *user;
+        async move { remove_member(id, user.0).await.map(|()| user) }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(conversation)) = rename.value().get() {
+            chat.details.set(conversation);
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(conversation)) = add.value().get() {
+            chat.details.set(conversation);
+        }
+    });
+    let navigate = use_navigate();
+    Effect::new(move |_| match remove.value().get() {
+        Some(Ok(user)) if user == me => navigate("/", Default::default()),
+        Some(Ok(user)) => chat
+            .details
+            .update(|c| c.participants.retain(|p| p.user.id != user)),
+        _ => {}
+    });
+    let failure = move || {
+        let text = |e: &ServerFnError| error_text(e);
+        rename
+            .value()
+            .with(|v| v.as_ref().and_then(|r| r.as_ref().err().map(text)))
+            .or_else(|| {
+                add.value()
+                    .with(|v| v.as_ref().and_then(|r| r.as_ref().err().map(text)))
+            })
+            .or_else(|| {
+                remove
+                    .value()
+                    .with(|v| v.as_ref().and_then(|r| r.as_ref().err().map(text)))
+            })
+    };
+
+    let title = RwSignal::new(
+        chat.details
+            .with_untracked(|c| c.title.clone().unwrap_or_default()),
+    );
+    let is_member = Callback::new(move |user: UserId| {
+        chat.details
+            .with(|c| c.participants.iter().any(|p| p.user.id == user))
+    });
+    let pick = Callback::new(move |user: User| {
+        if !is_member.run(user.id) && !add.pending().get_untracked() {
+            add.dispatch(user.id);
+        }
+    });
+    let leaving = RwSignal::new(false);
+
+    view! {
+        <div class="pane-body group-details" role="region" aria-label="Members">
+            <Show when=manages>
+                <form
+                    class="rename"
+                    on:submit=move |ev| {
+                        ev.prevent_default();
+                        rename.dispatch(title.get_untracked());
+                    }
+                >
+                    <label for="group-name">"Group name"</label>
+                    <div class="inline-field">
+                        <input
+                            id="group-name"
+                            required
+                            maxlength="100"
+                            prop:value=title
+                            on:input=move |ev| title.set(event_target_value(&ev))
+                        />
+                        <button type="submit" disabled=move || rename.pending().get()>
+                            "Rename"
+                        </button>
+                    </div>
+                </form>
+            </Show>
+            <ul class="members" aria-label="Members">
+                <For
+                    each=move || chat.details.with(|c| c.participants.clone())
+                    key=|p| (p.user.id, p.role)
+                    children=move |p: Participant| {
+                        view! { <MemberRow member=p me manages remove /> }.into_any()
+                    }
+                />
+            </ul>
+            <Show when=manages>
+                <PeopleSearch input_id="add-people" label="Add people" pick chosen=is_member />
+            </Show>
+            <Show when=move || my_role.get().is_some_and(|role| role != Role::Owner)>
+                <Show
+                    when=move || leaving.get()
+                    fallback=move || {
+                        view! {
+                            <button type="button" class="ghost" on:click=move |_| leaving.set(true)>
+                                "Leave group"
+                            </button>
+                        }
+                    }
+                >
+                    <p class="confirm">
+                        "Leave this group? You will no longer see its messages."
+                        <button
+                            type="button"
+                            class="danger"
+                            on:click=move |_| {
+                                remove.dispatch(me);
+                            }
+                        >
+                            "Leave"
+                        </button>
+                        <button type="button" class="ghost" on:click=move |_| leaving.set(false)>
+                            "Cancel"
+                        </button>
+                    </p>
+                </Show>
+            </Show>
+            {move || failure().map(|text| view! { <p class="error" role="alert">{text}</p> })}
+        </div>
+    }
+}
+
+/// One member: their name, their role unless a plain member, and "Remove" for those who run
+/// the group (never on the owner, nor on oneself: that is leaving).
+#[component]
+fn MemberRow(
+    member: Participant,
+    me: UserId,
+    manages: impl Fn() -> bool + Send + Sync + Copy + 'static,
+    remove: Action<UserId, Result<UserId, ServerFnError>>,
+) -> impl IntoView {
+    let user = member.user.id;
+    let name = member.user.display_name;
+    let role = match member.role {
+        Role::Owner => Some("owner"),
+        Role::Admin => Some("admin"),
+        Role::Member => None,
+    };
+    let removable = member.role != Role::Owner && user != me;
+    view! {
+        <li>
+            <span class="name">{name.clone()}</span>
+            {role.map(|role| view! { <span class="hint">{role}</span> })}
+            <Show when=move || removable && manages()>
+                <button
+                    type="button"
+                    class="ghost"
+                    aria-label=format!("Remove {name}")
+                    disabled=move || remove.pending().get()
+                    on:click=move |_| {
+                        remove.dispatch(user);
+                    }
+                >
+                    "Remove"
+                </button>
+            </Show>
+        </li>
+    }
+}
