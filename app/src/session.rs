@@ -141,6 +141,13 @@ pub(crate) mod server {
     }
 }
 
+/// The text to show for the failure an action's last answer was, if it was one.
+pub fn failure_in<T>(
+    answer: impl With<Value = Option<Result<T, ServerFnError>>>,
+) -> Option<String> {
+    answer.with(|v| v.as_ref()?.as_ref().err().map(error_text))
+}
+
 /// The text to show for a failed server function.
 pub fn error_text(error: &ServerFnError) -> String {
     match error {

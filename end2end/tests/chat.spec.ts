@@ -1,6 +1,6 @@
 import { expect, test, type Page } from "@playwright/test";
 
-import { bearer, bodies, directBetween, register, send } from "./people";
+import { bearer, bodies, directBetween, inOwnBrowser, register, send, writesTo } from "./people";
 
 /** The open conversation's window, once its socket is connected (the page has hydrated). */
 async function openChat(page: Page, id: number) {
@@ -13,9 +13,7 @@ async function openChat(page: Page, id: number) {
 
 test("two people chat live: history, presence, typing, sending, read receipts", async ({ browser, page }) => {
   const ann = await register(page.request, "Ann");
-  const bobContext = await browser.newContext();
-  const bobPage = await bobContext.newPage();
-  const bob = await register(bobPage.request, "Bob");
+  const { context: bobContext, page: bobPage, person: bob } = await inOwnBrowser(browser, "Bob");
   const id = await directBetween(bobPage.request, bob.token, ann.user.id);
   await send(bobPage.request, bob.token, id, "Are you at the reunion?");
 
@@ -76,8 +74,7 @@ test("a conversation someone is not in is not shown to them", async ({ page, req
 
 test("older messages come a page at a time", async ({ page, request }) => {
   const ann = await register(page.request, "Ann");
-  const bob = await register(request, "Bob");
-  const id = await directBetween(request, bob.token, ann.user.id);
+  const { person: bob, id } = await writesTo(request, "Bob", ann);
   for (let n = 1; n <= 55; n++) {
     await send(request, bob.token, id, `note ${n}.`);
   }
@@ -98,8 +95,7 @@ test("a dropped connection comes back and catches up on what was missed", async 
   request,
 }) => {
   const ann = await register(page.request, "Ann");
-  const bob = await register(request, "Bob");
-  const id = await directBetween(request, bob.token, ann.user.id);
+  const { person: bob, id } = await writesTo(request, "Bob", ann);
   // Ann's sockets pass through the test, which can cut them as a bad network would.
   const sockets: { close: () => Promise<void> }[] = [];
   await page.routeWebSocket(/\/ws$/, (ws) => {
@@ -131,8 +127,7 @@ test("a dropped connection comes back and catches up on what was missed", async 
 
 test("a message written offline is sent once the network is back", async ({ page, request }) => {
   const ann = await register(page.request, "Ann");
-  const bob = await register(request, "Bob");
-  const id = await directBetween(request, bob.token, ann.user.id);
+  const { person: bob, id } = await writesTo(request, "Bob", ann);
   const chat = await openChat(page, id);
 
   await page.context().setOffline(true);

@@ -1,9 +1,19 @@
 // The chat window beyond sending: editing and deleting messages, moving between conversations
-// on one connection, presence in the list, and read receipts that wait until the page is seen.
+// on one connection, presence in the list, read receipts that wait until the page is seen, and
+// a group's members.
 
 import { expect, test, type Locator, type Page } from "@playwright/test";
 
-import { bearer, bodies, directBetween, register, send } from "./people";
+import {
+  bearer,
+  bodies,
+  directBetween,
+  groupOf,
+  inOwnBrowser,
+  register,
+  send,
+  writesTo,
+} from "./people";
 
 /** The open conversation's window, once its socket is connected (the page has hydrated). */
 async function connectedChat(page: Page) {
@@ -46,9 +56,7 @@ test("the sender edits and deletes a message; the other side sees both live", as
   page,
 }) => {
   const ann = await register(page.request, "Ann");
-  const bobContext = await browser.newContext();
-  const bobPage = await bobContext.newPage();
-  const bob = await register(bobPage.request, "Bob");
+  const { context: bobContext, page: bobPage, person: bob } = await inOwnBrowser(browser, "Bob");
   const id = await directBetween(page.request, ann.token, bob.user.id);
   await send(bobPage.request, bob.token, id, "Bring the photos");
   const mine = await send(page.request, ann.token, id, "Meet at 5");
@@ -105,12 +113,7 @@ test("the sender edits and deletes a message; the other side sees both live", as
 test("a group's owner may delete anyone's message there", async ({ page, request }) => {
   const ann = await register(page.request, "Ann");
   const bob = await register(request, "Bob");
-  const created = await page.request.post("/api/conversations", {
-    data: { kind: "group", title: "Class of 2009", user_ids: [bob.user.id] },
-    headers: bearer(ann.token),
-  });
-  expect(created.status()).toBe(201);
-  const id = (await created.json()).id as number;
+  const id = await groupOf(page.request, ann.token, "Class of 2009", [bob.user.id]);
   await send(request, bob.token, id, "Buy my timeshare");
 
   await page.goto(`/c/${id}`);
@@ -130,9 +133,7 @@ test("moving between conversations keeps one connection and the list shows who i
   request,
 }) => {
   const ann = await register(page.request, "Ann");
-  const bobContext = await browser.newContext();
-  const bobPage = await bobContext.newPage();
-  const bob = await register(bobPage.request, "Bob");
+  const { context: bobContext, page: bobPage, person: bob } = await inOwnBrowser(browser, "Bob");
   const cat = await register(request, "Cat");
   const withBob = await directBetween(page.request, ann.token, bob.user.id);
   const withCat = await directBetween(page.request, ann.token, cat.user.id);
@@ -178,8 +179,7 @@ test("a message that arrives in a hidden tab is read when the page is seen", asy
   request,
 }) => {
   const ann = await register(page.request, "Ann");
-  const bob = await register(request, "Bob");
-  const id = await directBetween(request, bob.token, ann.user.id);
+  const { person: bob, id } = await writesTo(request, "Bob", ann);
   await page.goto(`/c/${id}`);
   const chat = await connectedChat(page);
   const unread = async () => {
@@ -210,15 +210,9 @@ test("a group's owner renames it, adds and removes people; a member leaves", asy
   request,
 }) => {
   const ann = await register(page.request, "Ann");
-  const bobContext = await browser.newContext();
-  const bobPage = await bobContext.newPage();
-  const bob = await register(bobPage.request, "Bob");
+  const { context: bobContext, page: bobPage, person: bob } = await inOwnBrowser(browser, "Bob");
   const cat = await register(request, "Cat");
-  const created = await page.request.post("/api/conversations", {
-    data: { kind: "group", title: "Book club", user_ids: [bob.user.id] },
-    headers: bearer(ann.token),
-  });
-  const id = (await created.json()).id as number;
+  const id = await groupOf(page.request, ann.token, "Book club", [bob.user.id]);
 
   await page.goto(`/c/${id}`);
   await connectedChat(page);
@@ -269,14 +263,8 @@ test("a group's owner renames it, adds and removes people; a member leaves", asy
 
 test("a member taken out of a group sees so in its open window", async ({ browser, page }) => {
   const ann = await register(page.request, "Ann");
-  const bobContext = await browser.newContext();
-  const bobPage = await bobContext.newPage();
-  const bob = await register(bobPage.request, "Bob");
-  const created = await page.request.post("/api/conversations", {
-    data: { kind: "group", title: "Committee", user_ids: [bob.user.id] },
-    headers: bearer(ann.token),
-  });
-  const id = (await created.json()).id as number;
+  const { context: bobContext, page: bobPage, person: bob } = await inOwnBrowser(browser, "Bob");
+  const id = await groupOf(page.request, ann.token, "Committee", [bob.user.id]);
   await bobPage.goto(`/c/${id}`);
   const bobChat = await connectedChat(bobPage);
   await expect(bobChat.getByRole("textbox", { name: "Message" })).toBeVisible();

@@ -1,6 +1,6 @@
 // What the specs share: people registered over the API, and the conversations they start.
 
-import { expect, type APIRequestContext } from "@playwright/test";
+import { expect, type APIRequestContext, type Browser } from "@playwright/test";
 
 export const PASSWORD = "correct horse battery";
 
@@ -36,6 +36,21 @@ export async function directBetween(request: APIRequestContext, token: string, o
   return (await created.json()).id as number;
 }
 
+/** A group `token`'s user starts, titled `title`, with `memberIds`; answers its id. */
+export async function groupOf(
+  request: APIRequestContext,
+  token: string,
+  title: string,
+  memberIds: number[],
+) {
+  const created = await request.post("/api/conversations", {
+    data: { kind: "group", title, user_ids: memberIds },
+    headers: bearer(token),
+  });
+  expect(created.status()).toBe(201);
+  return (await created.json()).id as number;
+}
+
 /** Sends `body` to conversation `id` as `token`'s user; answers the stored message. */
 export async function send(request: APIRequestContext, token: string, id: number, body: string) {
   const sent = await request.post(`/api/conversations/${id}/messages`, {
@@ -53,4 +68,24 @@ export async function bodies(request: APIRequestContext, token: string, id: numb
   });
   expect(history.status()).toBe(200);
   return ((await history.json()).messages as { body: string }[]).map((m) => m.body);
+}
+
+/** Someone with a browser of their own (a second context: their own cookies and socket). */
+export async function inOwnBrowser(browser: Browser, prefix: string) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const person = await register(page.request, prefix);
+  return { context, page, person };
+}
+
+/** Someone registered on `request` who starts a direct conversation with `other`; answers them
+ * and the conversation's id. */
+export async function writesTo(
+  request: APIRequestContext,
+  prefix: string,
+  other: { user: { id: number } },
+) {
+  const person = await register(request, prefix);
+  const id = await directBetween(request, person.token, other.user.id);
+  return { person, id };
 }

@@ -2,16 +2,14 @@
 
 import { expect, test } from "@playwright/test";
 
-import { bodies, register } from "./people";
+import { bodies, inOwnBrowser, register } from "./people";
 
 test("a help request is posted, answered with 'I can help', and talked about", async ({
   browser,
   page,
 }) => {
   const ann = await register(page.request, "Ann");
-  const bobContext = await browser.newContext();
-  const bobPage = await bobContext.newPage();
-  const bob = await register(bobPage.request, "Bob");
+  const { context: bobContext, page: bobPage, person: bob } = await inOwnBrowser(browser, "Bob");
   const title = `Resume review ${Date.now()}`;
 
   // Ann asks, from the page.

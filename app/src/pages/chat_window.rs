@@ -12,7 +12,7 @@ use super::group_details::GroupDetails;
 use crate::conversations::display_title;
 use crate::live::{Live, OpenChat};
 use crate::messages::{delete_message, edit_message, merge, older_messages, Opened, SendMessage};
-use crate::session::error_text;
+use crate::session::failure_in;
 
 /// `on_open` hears, in the browser, that the conversation was opened (and so read).
 #[component]
@@ -260,16 +260,7 @@ fn MessageRow(
         Some(Ok(None)) => mode.set(RowMode::Reading),
         Some(Err(_)) | None => {}
     });
-    let failure = move || {
-        let error = edit
-            .value()
-            .with(|v| v.as_ref().and_then(|r| r.as_ref().err().map(error_text)));
-        error.or_else(|| {
-            delete
-                .value()
-                .with(|v| v.as_ref().and_then(|r| r.as_ref().err().map(error_text)))
-        })
-    };
+    let failure = move || failure_in(edit.value()).or_else(|| failure_in(delete.value()));
     let body = if message.deleted {
         view! { <p class="body deleted">"Message deleted"</p> }.into_any()
     } else {
@@ -486,8 +477,7 @@ fn Composer(id: ConversationId, live: Live) -> impl IntoView {
         if offline() {
             return Some("Not sent yet: waiting for the network…".to_owned());
         }
-        send.value()
-            .with(|v| v.as_ref().and_then(|r| r.as_ref().err().map(error_text)))
+        failure_in(send.value())
     };
     view! {
         <ActionForm action=send node_ref=form attr:class="composer">

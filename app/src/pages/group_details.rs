@@ -8,7 +8,7 @@ use protocol::{Participant, Role, User, UserId};
 use super::people_search::PeopleSearch;
 use crate::conversations::{add_member, remove_member, rename_group};
 use crate::live::OpenChat;
-use crate::session::error_text;
+use crate::session::failure_in;
 
 #[component]
 pub fn GroupDetails(me: UserId, chat: OpenChat) -> impl IntoView {
@@ -49,19 +49,9 @@ pub fn GroupDetails(me: UserId, chat: OpenChat) -> impl IntoView {
         _ => {}
     });
     let failure = move || {
-        let text = |e: &ServerFnError| error_text(e);
-        rename
-            .value()
-            .with(|v| v.as_ref().and_then(|r| r.as_ref().err().map(text)))
-            .or_else(|| {
-                add.value()
-                    .with(|v| v.as_ref().and_then(|r| r.as_ref().err().map(text)))
-            })
-            .or_else(|| {
-                remove
-                    .value()
-                    .with(|v| v.as_ref().and_then(|r| r.as_ref().err().map(text)))
-            })
+        failure_in(rename.value())
+            .or_else(|| failure_in(add.value()))
+            .or_else(|| failure_in(remove.value()))
     };
 
     let title = RwSignal::new(

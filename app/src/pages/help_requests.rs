@@ -5,8 +5,9 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 use protocol::{Post, UserId};
 
+use super::pane::Pane;
 use crate::posts::{offer_help, AskForHelp};
-use crate::session::error_text;
+use crate::session::{error_text, failure_in};
 
 /// The newest requests while `/posts` is shown (`None` elsewhere); made by the page, read here.
 pub type PostsResource = Resource<Result<Option<Vec<Post>>, ServerFnError>>;
@@ -33,24 +34,9 @@ pub fn HelpRequests(me: UserId, posts: PostsResource) -> impl IntoView {
     let failure = move |action_error: Option<String>| {
         action_error.map(|text| view! { <p class="error" role="alert">{text}</p> })
     };
-    let ask_error = move || {
-        ask.value()
-            .with(|v| v.as_ref().and_then(|r| r.as_ref().err().map(error_text)))
-    };
-    let offer_error = move || {
-        offer
-            .value()
-            .with(|v| v.as_ref().and_then(|r| r.as_ref().err().map(error_text)))
-    };
 
     view! {
-        <section class="chat help-requests" aria-label="Help requests">
-            <header class="chat-header">
-                <a href="/" class="back" aria-label="Back to conversations">
-                    "‹"
-                </a>
-                <h1>"Help requests"</h1>
-            </header>
+        <Pane title="Help requests" class="help-requests">
             <div class="pane-body">
                 <ActionForm action=ask node_ref=form attr:class="ask">
                     <h2>"Ask for help"</h2>
@@ -61,7 +47,7 @@ pub fn HelpRequests(me: UserId, posts: PostsResource) -> impl IntoView {
                     <button type="submit" disabled=move || ask.pending().get()>
                         "Post"
                     </button>
-                    {move || failure(ask_error())}
+                    {move || failure(failure_in(ask.value()))}
                 </ActionForm>
                 <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                     {move || Suspend::new(async move {
@@ -85,9 +71,9 @@ pub fn HelpRequests(me: UserId, posts: PostsResource) -> impl IntoView {
                         }
                     })}
                 </Transition>
-                {move || failure(offer_error())}
+                {move || failure(failure_in(offer.value()))}
             </div>
-        </section>
+        </Pane>
     }
 }
 

@@ -5,6 +5,7 @@ mod help_requests;
 mod home;
 mod new_conversation;
 mod not_found;
+mod pane;
 mod people_search;
 
 pub use auth_forms::{SignIn, SignUp};

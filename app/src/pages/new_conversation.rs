@@ -5,9 +5,10 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 use protocol::{User, UserId};
 
+use super::pane::Pane;
 use super::people_search::PeopleSearch;
 use crate::conversations::start_conversation;
-use crate::session::error_text;
+use crate::session::failure_in;
 
 #[component]
 pub fn NewConversation() -> impl IntoView {
@@ -48,13 +49,7 @@ pub fn NewConversation() -> impl IntoView {
     };
 
     view! {
-        <section class="chat new-conversation" aria-label="New conversation">
-            <header class="chat-header">
-                <a href="/" class="back" aria-label="Back to conversations">
-                    "‹"
-                </a>
-                <h1>"New conversation"</h1>
-            </header>
+        <Pane title="New conversation" class="new-conversation">
             <form class="pane-body" on:submit=submit>
                 <PeopleSearch
                     input_id="people-search"
@@ -101,12 +96,10 @@ pub fn NewConversation() -> impl IntoView {
                     {move || if group() { "Create group" } else { "Start chat" }}
                 </button>
                 {move || {
-                    start
-                        .value()
-                        .with(|v| v.as_ref().and_then(|r| r.as_ref().err().map(error_text)))
+                    failure_in(start.value())
                         .map(|text| view! { <p class="error" role="alert">{text}</p> })
                 }}
             </form>
-        </section>
+        </Pane>
     }
 }
