@@ -5,7 +5,7 @@
 #[cfg(feature = "hydrate")]
 mod socket;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use leptos::prelude::*;
 #[cfg(feature = "hydrate")]
@@ -28,8 +28,6 @@ pub struct OpenChat {
     pub typing: RwSignal<Vec<UserId>>,
     /// The latest change of the conversation shown: events at or below it are already in.
     pub version: RwSignal<i64>,
-    /// The other participants who are connected now.
-    pub online: RwSignal<HashSet<UserId>>,
 }
 
 /// Typing news goes out at most this often while the user types (the server ends a typing
@@ -50,7 +48,7 @@ pub struct Live {
     /// Counts reconnections: what failed for want of a network may try again.
     pub reconnects: RwSignal<u32>,
     open: RwSignal<Option<OpenChat>>,
-    /// Who came online or went offline since the page was made (the list's people).
+    /// Who came online or went offline since the page was made (for the list and the window).
     presence: RwSignal<HashMap<UserId, bool>>,
     /// Reloads the conversation list (previews, order, unread counts).
     refresh_list: Callback<()>,
@@ -300,15 +298,6 @@ impl Live {
                 self.presence.update(|presence| {
                     presence.insert(user_id, online);
                 });
-                if let Some(chat) = self.open.get_untracked() {
-                    chat.online.update(|set| {
-                        if online {
-                            set.insert(user_id);
-                        } else {
-                            set.remove(&user_id);
-                        }
-                    });
-                }
             }
             event => {
                 let Some((conversation_id, version)) = numbered(&event) else {

@@ -1,7 +1,7 @@
 //! The open conversation: its messages (older pages on request), who has read them, who is
 //! typing, and the box to write in. What arrives over the socket reaches it through [`Live`].
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::time::Duration;
 
 use leptos::prelude::*;
@@ -44,14 +44,6 @@ pub fn ChatWindow(
         reads: RwSignal::new(reads),
         typing: RwSignal::new(Vec::new()),
         version: RwSignal::new(conversation.version),
-        online: RwSignal::new(
-            conversation
-                .participants
-                .iter()
-                .filter(|p| p.user.id != me.id && p.user.online)
-                .map(|p| p.user.id)
-                .collect(),
-        ),
     };
     live.show(chat);
     on_cleanup(move || live.hide(chat));
@@ -99,6 +91,15 @@ pub fn ChatWindow(
         name_of.update(|known| known.extend(now));
     });
     let member = Memo::new(move |_| my_role.with(Option::is_some));
+    // How many of the others are connected now.
+    let online_now = move || {
+        chat.details.with(|c| {
+            c.participants
+                .iter()
+                .filter(|p| p.user.id != me.id && live.online(p.user.id, p.user.online))
+                .count()
+        })
+    };
     let members_shown = RwSignal::new(false);
     let typing_line = move || {
         let names = chat.typing.with(|typing| {
@@ -140,7 +141,7 @@ pub fn ChatWindow(
                         if !live.connected.get() {
                             return "Connecting…".to_owned();
                         }
-                        match (named, chat.online.with(HashSet::len)) {
+                        match (named, online_now()) {
                             (_, 0) => String::new(),
                             (false, _) => "Online".to_owned(),
                             (true, n) => format!("{n} online"),

@@ -1,5 +1,6 @@
 //! The signed-in shell: header with the user's name and sign-out, the conversation list, and
-//! the open conversation (`/c/{id}`) beside it, or instead of it on a phone.
+//! beside it (instead of it on a phone) the open conversation (`/c/{id}`), starting one (`/new`)
+//! or help requests (`/posts`).
 
 use leptos::prelude::*;
 use leptos_router::components::{Outlet, Redirect};
@@ -52,9 +53,9 @@ pub fn Home() -> impl IntoView {
         },
     );
     view! {
-        // The child routes (`/`, `/c/{id}`) draw nothing: the path is read above. But the router
-        // completes a navigation (updates the address bar) only once the child's outlet has
-        // drawn it, so the outlet must be here.
+        // The child routes (`/`, `/c/{id}`, `/new`, `/posts`) draw nothing: the path is read
+        // above. But the router completes a navigation (updates the address bar) only once the
+        // child's outlet has drawn it, so the outlet must be here.
         <Outlet />
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
