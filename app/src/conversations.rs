@@ -94,6 +94,24 @@ pub async fn add_member(id: i64, user_id: i64) -> Result<Conversation, ServerFnE
         .map_err(server::error)
 }
 
+/// Makes a member of a group an admin, or an admin a member again (its owner only); answers it
+/// as it now is.
+#[server(prefix = "/rpc", endpoint = "set_member_role")]
+pub async fn set_member_role(
+    id: i64,
+    user_id: i64,
+    admin: bool,
+) -> Result<Conversation, ServerFnError> {
+    use crate::session::server;
+    use protocol::Role;
+    let chat = expect_context::<chat::Chat>();
+    let me = server::viewer(&chat).await?.user_id;
+    let role = if admin { Role::Admin } else { Role::Member };
+    chat.set_role(me, protocol::ConversationId(id), UserId(user_id), role)
+        .await
+        .map_err(server::error)
+}
+
 /// Takes someone out of a group (its owner or an admin), or the caller themselves (leaving).
 #[server(prefix = "/rpc", endpoint = "remove_member")]
 pub async fn remove_member(id: i64, user_id: i64) -> Result<(), ServerFnError> {

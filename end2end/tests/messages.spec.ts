@@ -204,7 +204,7 @@ test("a message that arrives in a hidden tab is read when the page is seen", asy
   await expect.poll(unread).toBe(0);
 });
 
-test("a group's owner renames it, adds and removes people; a member leaves", async ({
+test("a group's owner renames it, adds and removes people, makes an admin; a member leaves", async ({
   browser,
   page,
   request,
@@ -247,10 +247,19 @@ test("a group's owner renames it, adds and removes people; a member leaves", asy
   await expect(members.getByRole("list", { name: "Members" }).getByRole("listitem")).toHaveCount(2);
   expect(await catList()).toEqual([]);
 
-  // Bob, a member, may not remove anyone, and leaves: he is back at his list, without it, and
-  // Ann's window shows him gone.
+  // Ann makes Bob an admin: his panel gains the group's tools, live; then a member again.
   await bobPage.getByRole("button", { name: "Members" }).click();
   const bobMembers = bobPage.getByRole("region", { name: "Members" });
+  const memberList = members.getByRole("list", { name: "Members" });
+  await expect(bobMembers.getByLabel("Group name")).toHaveCount(0);
+  await memberList.getByRole("button", { name: `Make ${bob.user.display_name} an admin` }).click();
+  const bobRow = memberList.getByRole("listitem").filter({ hasText: bob.user.display_name });
+  await expect(bobRow).toContainText("admin");
+  await expect(bobMembers.getByLabel("Group name")).toBeVisible();
+  await memberList.getByRole("button", { name: `Make ${bob.user.display_name} a member` }).click();
+
+  // Bob, a member again, may not remove anyone, and leaves: he is back at his list, without
+  // it, and Ann's window shows him gone.
   await expect(bobMembers.getByRole("button", { name: /^Remove/ })).toHaveCount(0);
   await expect(bobMembers.getByLabel("Group name")).toHaveCount(0);
   await bobMembers.getByRole("button", { name: "Leave group" }).click();

@@ -1,12 +1,13 @@
 //! A group's members, opened from its window: everyone sees who is in it and may leave (all
-//! but the owner); its owner and admins rename it, add people and take members out.
+//! but the owner); its owner and admins rename it, add people and take members out; its owner
+//! makes members admins and back.
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
-use protocol::{Participant, Role, User, UserId};
+use protocol::{Conversation, Participant, Role, User, UserId};
 
 use super::people_search::PeopleSearch;
-use crate::conversations::{add_member, remove_member, rename_group};
+use crate::conversations::{add_member, remove_member, rename_group, set_member_role};
 use crate::live::OpenChat;
 use crate::session::failure_in;
 
@@ -22,10 +23,13 @@ pub fn GroupDetails(me: UserId, chat: OpenChat) -> impl IntoView {
         })
     });
     let manages = move || my_role.get().is_some_and(Role::manages);
+    let owns = move || my_role.get() == Some(Role::Owner);
     // What these change, as the server answers it: the window shows it at once (the socket's
     // news of it says the same).
     let rename = Action::new(move |title: &String| rename_group(id, title.clone()));
     let add = Action::new(move |user: &UserId| add_member(id, user.0));
+    let promote =
+        Action::new(move |(user, admin): &(UserId, bool)| set_member_role(id, user.0, *admin));
     let remove = Action::new(move |user: &UserId| {
         let user = *user;
         async move { remove_member(id, user.0).await.map(|()| user) }
@@ -40,6 +44,11 @@ pub fn GroupDetails(me: UserId, chat: OpenChat) -> impl IntoView {
             chat.details.set(conversation);
         }
     });
+    Effect::new(move |_| {
+        if let Some(Ok(conversation)) = promote.value().get() {
+            chat.details.set(conversation);
+        }
+    });
     let navigate = use_navigate();
     Effect::new(move |_| match remove.value().get() {
         Some(Ok(user)) if user == me => navigate("/", Default::default()),
@@ -51,6 +60,7 @@ pub fn GroupDetails(me: UserId, chat: OpenChat) -> impl IntoView {
     let failure = move || {
         failure_in(rename.value())
             .or_else(|| failure_in(add.value()))
+            .or_else(|| failure_in(promote.value()))
             .or_else(|| failure_in(remove.value()))
     };
 
@@ -99,7 +109,7 @@ pub fn GroupDetails(me: UserId, chat: OpenChat) -> impl IntoView {
                     each=move || chat.details.with(|c| c.participants.clone())
                     key=|p| (p.user.id, p.role)
                     children=move |p: Participant| {
-                        view! { <MemberRow member=p me manages remove /> }.into_any()
+                        view! { <MemberRow member=p me manages owns remove promote /> }.into_any()
                     }
                 />
             </ul>
@@ -139,14 +149,17 @@ pub fn GroupDetails(me: UserId, chat: OpenChat) -> impl IntoView {
     }
 }
 
-/// One member: their name, their role unless a plain member, and "Remove" for those who run
-/// the group (never on the owner, nor on oneself: that is leaving).
+/// One member: their name, their role unless a plain member, "Remove" for those who run the
+/// group (never on the owner, nor on oneself: that is leaving), and for the owner "Make admin"
+/// or "Make member".
 #[component]
 fn MemberRow(
     member: Participant,
     me: UserId,
     manages: impl Fn() -> bool + Send + Sync + Copy + 'static,
+    owns: impl Fn() -> bool + Send + Sync + Copy + 'static,
     remove: Action<UserId, Result<UserId, ServerFnError>>,
+    promote: Action<(UserId, bool), Result<Conversation, ServerFnError>>,
 ) -> impl IntoView {
     let user = member.user.id;
     let name = member.user.display_name;
@@ -156,10 +169,30 @@ fn MemberRow(
         Role::Member => None,
     };
     let removable = member.role != Role::Owner && user != me;
+    // An admin becomes a member again; a member becomes an admin.
+    let to_admin = member.role == Role::Member;
+    let (change, change_label) = if to_admin {
+        ("Make admin", format!("Make {name} an admin"))
+    } else {
+        ("Make member", format!("Make {name} a member"))
+    };
     view! {
         <li>
             <span class="name">{name.clone()}</span>
             {role.map(|role| view! { <span class="hint">{role}</span> })}
+            <Show when=move || removable && owns()>
+                <button
+                    type="button"
+                    class="ghost"
+                    aria-label=change_label.clone()
+                    disabled=move || promote.pending().get()
+                    on:click=move |_| {
+                        promote.dispatch((user, to_admin));
+                    }
+                >
+                    {change}
+                </button>
+            </Show>
             <Show when=move || removable && manages()>
                 <button
                     type="button"
