@@ -24,8 +24,8 @@ pub fn GroupDetails(me: UserId, chat: OpenChat) -> impl IntoView {
     });
     let manages = move || my_role.get().is_some_and(Role::manages);
     let owns = move || my_role.get() == Some(Role::Owner);
-    // What these change, as the server answers it: the window shows it at once (the socket's
-    // news of it says the same).
+    // What these change, as the server answers it, the window shows at once (the socket's news
+    // of it says the same).
     let rename = Action::new(move |title: &String| rename_group(id, title.clone()));
     let add = Action::new(move |user: &UserId| add_member(id, user.0));
     let promote =
@@ -34,21 +34,9 @@ pub fn GroupDetails(me: UserId, chat: OpenChat) -> impl IntoView {
         let user = *user;
         async move { remove_member(id, user.0).await.map(|()| user) }
     });
-    Effect::new(move |_| {
-        if let Some(Ok(conversation)) = rename.value().get() {
-            chat.details.set(conversation);
-        }
-    });
-    Effect::new(move |_| {
-        if let Some(Ok(conversation)) = add.value().get() {
-            chat.details.set(conversation);
-        }
-    });
-    Effect::new(move |_| {
-        if let Some(Ok(conversation)) = promote.value().get() {
-            chat.details.set(conversation);
-        }
-    });
+    show_answers(chat, rename);
+    show_answers(chat, add);
+    show_answers(chat, promote);
     let navigate = use_navigate();
     Effect::new(move |_| match remove.value().get() {
         Some(Ok(user)) if user == me => navigate("/", Default::default()),
@@ -147,6 +135,23 @@ pub fn GroupDetails(me: UserId, chat: OpenChat) -> impl IntoView {
             {move || failure().map(|text| view! { <p class="error" role="alert">{text}</p> })}
         </div>
     }
+}
+
+/// Shows the group as `action`'s answers have it, unless the socket has brought newer news
+/// meanwhile (a later `version`).
+fn show_answers<I: Send + Sync + 'static>(
+    chat: OpenChat,
+    action: Action<I, Result<Conversation, ServerFnError>>,
+) {
+    Effect::new(move |_| {
+        if let Some(Ok(answer)) = action.value().get() {
+            chat.details.update(|held| {
+                if answer.version >= held.version {
+                    *held = answer;
+                }
+            });
+        }
+    });
 }
 
 /// One member: their name, their role unless a plain member, "Remove" for those who run the
