@@ -163,7 +163,9 @@ pub fn ChatWindow(
                     })}
             </header>
             {move || {
-                members_shown.get().then(|| view! { <GroupDetails me=me.id chat /> }.into_any())
+                members_shown
+                    .get()
+                    .then(|| view! { <GroupDetails me=me.id chat my_role /> }.into_any())
             }}
             // Laid out bottom up (CSS): the newest message shows first, and stays in view as
             // more come, with no scrolling by code.
@@ -387,7 +389,7 @@ fn EditBox(
                 on:keydown=move |ev: leptos::ev::KeyboardEvent| {
                     if ev.key() == "Escape" {
                         mode.set(RowMode::Reading);
-                    } else if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+                    } else if sends(&ev) {
                         ev.prevent_default();
                         save();
                     }
@@ -465,9 +467,8 @@ fn Composer(id: ConversationId, live: Live) -> impl IntoView {
         now
     });
     let form = NodeRef::<leptos::html::Form>::new();
-    // Enter sends, Shift+Enter starts a new line (not while an input method is composing).
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
-        if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+        if sends(&ev) {
             ev.prevent_default();
             if let Some(form) = form.get() {
                 let _ = form.request_submit();
@@ -507,6 +508,12 @@ fn Composer(id: ConversationId, live: Live) -> impl IntoView {
         </ActionForm>
         {move || failure().map(|text| view! { <p class="error" role="alert">{text}</p> })}
     }
+}
+
+/// Enter sends (or saves), Shift+Enter starts a new line; not while an input method is
+/// composing.
+fn sends(ev: &leptos::ev::KeyboardEvent) -> bool {
+    ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing()
 }
 
 /// The first wait before a send that found no network is tried again; it doubles each time.

@@ -11,17 +11,10 @@ use crate::conversations::{add_member, remove_member, rename_group, set_member_r
 use crate::live::OpenChat;
 use crate::session::failure_in;
 
+/// `my_role` is the caller's role in the group as the window holds it (`None` once out).
 #[component]
-pub fn GroupDetails(me: UserId, chat: OpenChat) -> impl IntoView {
+pub fn GroupDetails(me: UserId, chat: OpenChat, my_role: Memo<Option<Role>>) -> impl IntoView {
     let id = chat.id.0;
-    let my_role = Memo::new(move |_| {
-        chat.details.with(|c| {
-            c.participants
-                .iter()
-                .find(|p| p.user.id == me)
-                .map(|p| p.role)
-        })
-    });
     let manages = move || my_role.get().is_some_and(Role::manages);
     let owns = move || my_role.get() == Some(Role::Owner);
     // What these change, as the server answers it, the window shows at once (the socket's news
