@@ -1,20 +1,43 @@
-//! Help-request posts: the newest ones, asking for help, and offering it (a conversation with
-//! the post's author about it). They call the same `chat` services as the REST API.
+//! Help-request posts: a page of them (searched, only the open ones or only the caller's),
+//! asking for help, offering it (a conversation with the post's author about it), and the
+//! author's edits, closing and reopening. They call the same `chat` services as the REST API.
 
 use leptos::prelude::*;
-use protocol::Post;
+use leptos::server_fn::codec::Json;
+use protocol::{Post, PostList};
+use serde::{Deserialize, Serialize};
 
-/// How many of the newest requests the page shows.
-pub const SHOWN: usize = 30;
+/// How many requests a page holds.
+pub const PAGE: usize = 30;
 
-/// The newest help requests, newest first.
-#[server(prefix = "/rpc", endpoint = "help_requests")]
-pub async fn help_requests() -> Result<Vec<Post>, ServerFnError> {
+/// Which requests `/posts` lists: its query string, `?q=…&show=open|mine`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostsShown {
+    /// Words in the title or body.
+    pub q: String,
+    /// `open` (not closed), `mine` (the caller's own), anything else: all.
+    pub show: String,
+}
+
+/// A page of requests, newest first; `cursor` is the previous page's `next_cursor`.
+#[server(prefix = "/rpc", endpoint = "help_requests", input = Json)]
+pub async fn help_requests(
+    shown: PostsShown,
+    cursor: Option<String>,
+) -> Result<PostList, ServerFnError> {
     use crate::session::server;
     let chat = expect_context::<chat::Chat>();
-    server::viewer(&chat).await?;
-    let (posts, _) = chat.list_posts(None, SHOWN).await.map_err(server::error)?;
-    Ok(posts)
+    let me = server::viewer(&chat).await?.user_id;
+    let filter = chat::posts::PostFilter {
+        q: Some(shown.q),
+        author: (shown.show == "mine").then_some(me),
+        open: shown.show == "open",
+    };
+    let (posts, next_cursor) = chat
+        .list_posts(&filter, cursor.as_deref(), PAGE)
+        .await
+        .map_err(server::error)?;
+    Ok(PostList { posts, next_cursor })
 }
 
 /// Posts a help request as the caller.
@@ -24,6 +47,20 @@ pub async fn ask_for_help(title: String, body: String) -> Result<Post, ServerFnE
     let chat = expect_context::<chat::Chat>();
     let me = server::viewer(&chat).await?.user_id;
     chat.create_post(me, protocol::CreatePost { title, body })
+        .await
+        .map_err(server::error)
+}
+
+/// Its author changes a request: a new title or body, or closes (`closed`) or reopens it.
+#[server(prefix = "/rpc", endpoint = "update_help_request", input = Json)]
+pub async fn update_help_request(
+    post_id: i64,
+    change: protocol::UpdatePost,
+) -> Result<Post, ServerFnError> {
+    use crate::session::server;
+    let chat = expect_context::<chat::Chat>();
+    let me = server::viewer(&chat).await?.user_id;
+    chat.update_post(me, protocol::PostId(post_id), change)
         .await
         .map_err(server::error)
 }

@@ -23,6 +23,8 @@ pub enum ChangeKind {
     MemberAdded,
     MemberRemoved,
     RoleChanged,
+    /// The help request a post-linked conversation is about has a new title.
+    PostEdited,
 }
 
 impl ChangeKind {
@@ -36,6 +38,7 @@ impl ChangeKind {
             Self::MemberAdded => "member_added",
             Self::MemberRemoved => "member_removed",
             Self::RoleChanged => "role_changed",
+            Self::PostEdited => "post_edited",
         }
     }
 
@@ -43,7 +46,7 @@ impl ChangeKind {
     fn is_activity(self) -> bool {
         !matches!(
             self,
-            Self::Read | Self::MessageEdited | Self::MessageDeleted
+            Self::Read | Self::MessageEdited | Self::MessageDeleted | Self::PostEdited
         )
     }
 }

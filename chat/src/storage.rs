@@ -351,6 +351,21 @@ pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
+/// A case-folded substring search's LIKE pattern (with `ESCAPE '\\'`), its wildcards escaped
+/// so a search for `50%` finds "50%".
+pub fn like_pattern(q: &str) -> String {
+    let mut pattern = String::with_capacity(q.len() + 2);
+    pattern.push('%');
+    for c in q.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
 /// RFC 3339 in UTC with milliseconds, as the contract shows time.
 pub fn rfc3339(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
@@ -396,6 +411,11 @@ pub fn parse_cursor(raw: &str) -> Result<(i64, i64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(like_pattern("50%_A\\"), "%50\\%\\_a\\\\%");
+    }
 
     #[tokio::test(start_paused = true)]
     async fn a_write_waits_a_bounded_time_for_the_connection() {

@@ -37,4 +37,4 @@ pub use events::{ChangeEntry, ChangePage, ClientEvent, FrameError, ServerEvent, 
 pub use messages::{
     ClientMsgId, EditMessage, Message, MessageBody, MessageId, MessagePage, SendMessage,
 };
-pub use posts::{CreatePost, Post, PostId, PostList};
+pub use posts::{CreatePost, Post, PostId, PostList, UpdatePost};

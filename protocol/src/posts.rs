@@ -24,6 +24,12 @@ pub struct Post {
     pub title: String,
     pub body: String,
     pub created_at: String,
+    /// When its author last changed its title or body (`null`: never). An addition to the
+    /// contract's Post.
+    pub edited_at: Option<String>,
+    /// When its author closed it, having had the help they asked for (`null`: open). Nobody
+    /// starts a new conversation about a closed request. An addition to the contract's Post.
+    pub closed_at: Option<String>,
 }
 
 /// `POST /api/posts`.
@@ -32,6 +38,19 @@ pub struct Post {
 pub struct CreatePost {
     pub title: String,
     pub body: String,
+}
+
+/// `PUT /api/posts/:id`: what its author changes; a field left out stays as it is.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UpdatePost {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// `true` closes the request, `false` opens it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed: Option<bool>,
 }
 
 /// `GET /api/posts`.

@@ -64,6 +64,15 @@ pub(super) fn parse_limit(raw: Option<&str>) -> Result<usize, ApiError> {
     }
 }
 
+/// A yes-or-no query parameter: `true` or `1`, `false`, `0` or empty (or absent).
+pub(super) fn parse_flag(name: &str, raw: Option<&str>) -> Result<bool, ApiError> {
+    match raw {
+        None | Some("" | "false" | "0") => Ok(false),
+        Some("true" | "1") => Ok(true),
+        Some(_) => Err(ApiError::invalid(format!("{name}: must be true or false"))),
+    }
+}
+
 #[utoipa::path(get, path = "/api/conversations", tag = "conversations", security(("bearer" = []), ("cookie" = [])),
     params(("q" = Option<String>, Query, description = "Substring of a group title, post title or participant name, any case"),
            ("kind" = Option<ConversationKind>, Query, description = "Only this kind"),
@@ -83,11 +92,7 @@ async fn list(
             ApiError::invalid("kind: must be \"direct\", \"group\" or \"post_linked\"")
         })?),
     };
-    let unread = match params.unread.as_deref() {
-        None | Some("" | "false" | "0") => false,
-        Some("true" | "1") => true,
-        Some(_) => return Err(ApiError::invalid("unread: must be true or false")),
-    };
+    let unread = parse_flag("unread", params.unread.as_deref())?;
     let query = ListQuery {
         q: params.q,
         kind,

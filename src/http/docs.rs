@@ -47,6 +47,7 @@ use crate::state::AppState;
         super::posts::list,
         super::posts::create,
         super::posts::show,
+        super::posts::update,
     ),
     modifiers(&Auth),
     tags(

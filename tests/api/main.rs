@@ -22,6 +22,7 @@ mod live_sse;
 mod live_stress;
 mod messages;
 mod participants;
+mod posts;
 mod powercut;
 mod shell;
 mod startup;

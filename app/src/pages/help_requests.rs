@@ -1,16 +1,26 @@
-//! Help requests (`/posts`): ask the alumni for help, and answer someone's request with "I can
-//! help", which opens a conversation with its author about it.
+//! Help requests (`/posts`): ask the alumni for help, find requests (words, only the open ones
+//! or only one's own), answer one with "I can help", which opens a conversation with its author
+//! about it, and, for one's own, edit, close once helped, and reopen.
 
 use leptos::prelude::*;
+use leptos_router::components::Form;
 use leptos_router::hooks::use_navigate;
-use protocol::{Post, UserId};
+use protocol::{Post, PostList, UpdatePost, UserId};
 
 use super::pane::Pane;
-use crate::posts::{offer_help, AskForHelp};
+use crate::posts::{help_requests, offer_help, update_help_request, AskForHelp, PostsShown};
 use crate::session::{error_text, failure_in};
 
-/// The newest requests while `/posts` is shown (`None` elsewhere); made by the page, read here.
-pub type PostsResource = Resource<Result<Option<Vec<Post>>, ServerFnError>>;
+/// The first page of the requests `/posts` asks for, with what it asked (`None` elsewhere);
+/// made by the page, read here.
+pub type PostsResource = Resource<Result<Option<(PostsShown, PostList)>, ServerFnError>>;
+
+/// "I can help" on a request: answers the conversation's id.
+type Offer = Action<i64, Result<i64, ServerFnError>>;
+
+fn failure(text: Option<String>) -> Option<impl IntoView> {
+    text.map(|text| view! { <p class="error" role="alert">{text}</p> })
+}
 
 #[component]
 pub fn HelpRequests(me: UserId, posts: PostsResource) -> impl IntoView {
@@ -31,9 +41,6 @@ pub fn HelpRequests(me: UserId, posts: PostsResource) -> impl IntoView {
             navigate(&format!("/c/{id}"), Default::default());
         }
     });
-    let failure = move |action_error: Option<String>| {
-        action_error.map(|text| view! { <p class="error" role="alert">{text}</p> })
-    };
 
     view! {
         <Pane title="Help requests" class="help-requests">
@@ -52,19 +59,8 @@ pub fn HelpRequests(me: UserId, posts: PostsResource) -> impl IntoView {
                 <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                     {move || Suspend::new(async move {
                         match posts.await {
-                            Ok(Some(list)) if list.is_empty() => {
-                                view! { <p class="empty">"No help requests yet."</p> }.into_any()
-                            }
-                            Ok(Some(list)) => {
-                                view! {
-                                    <ul class="posts" aria-label="Requests">
-                                        {list
-                                            .into_iter()
-                                            .map(|post| view! { <PostItem post me offer /> })
-                                            .collect_view()}
-                                    </ul>
-                                }
-                                    .into_any()
+                            Ok(Some((shown, first))) => {
+                                view! { <Requests me shown first offer /> }.into_any()
                             }
                             Ok(None) => ().into_any(),
                             Err(e) => failure(Some(error_text(&e))).into_any(),
@@ -77,37 +73,166 @@ pub fn HelpRequests(me: UserId, posts: PostsResource) -> impl IntoView {
     }
 }
 
-/// One request: its title, who asks, what they need, and "I can help" unless it is the
-/// caller's own.
+/// The search, the first page of what it found and the pages "More requests" adds.
 #[component]
-fn PostItem(
-    post: Post,
-    me: UserId,
-    offer: Action<i64, Result<i64, ServerFnError>>,
-) -> impl IntoView {
-    let id = post.id.0;
-    let action = if post.author.id == me {
-        view! { <span class="hint">"Your request"</span> }.into_any()
-    } else {
-        view! {
-            <button
-                type="button"
-                disabled=move || offer.pending().get()
-                on:click=move |_| {
-                    offer.dispatch(id);
-                }
-            >
-                "I can help"
-            </button>
+fn Requests(me: UserId, shown: PostsShown, first: PostList, offer: Offer) -> impl IntoView {
+    let PostList { posts, next_cursor } = first;
+    let found_none = posts.is_empty();
+    let later = RwSignal::new(Vec::<Post>::new());
+    let cursor = RwSignal::new(next_cursor);
+    let search = shown.clone();
+    let more =
+        Action::new(move |cursor: &String| help_requests(search.clone(), Some(cursor.clone())));
+    Effect::new(move |_| {
+        if let Some(Ok(page)) = more.value().get() {
+            later.update(|later| later.extend(page.posts));
+            cursor.set(page.next_cursor);
         }
-        .into_any()
+    });
+    let filtered = !shown.q.is_empty() || !shown.show.is_empty();
+    let options = [("", "All"), ("open", "Open"), ("mine", "Mine")].map(|(value, label)| {
+        let selected = shown.show == value;
+        view! { <option value=value selected=selected>{label}</option> }
+    });
+
+    view! {
+        <Form method="GET" action="/posts" attr:class="post-search" attr:role="search">
+            <input type="search" name="q" value=shown.q.clone() aria-label="Search requests"
+                placeholder="Search requests" maxlength="200" />
+            <select name="show" aria-label="Show">
+                {options}
+            </select>
+            <button type="submit">"Search"</button>
+        </Form>
+        {found_none.then(|| {
+            let text = if filtered { "No requests match." } else { "No help requests yet." };
+            view! { <p class="empty">{text}</p> }
+        })}
+        <ul class="posts" aria-label="Requests">
+            {posts.into_iter().map(|post| view! { <PostItem post me offer /> }).collect_view()}
+            <For each=move || later.get() key=|post| post.id let:post>
+                <PostItem post me offer />
+            </For>
+        </ul>
+        {move || {
+            cursor.get().map(|next| {
+                view! {
+                    <button type="button" class="ghost more" disabled=move || more.pending().get()
+                        on:click=move |_| {
+                            more.dispatch(next.clone());
+                        }>
+                        "More requests"
+                    </button>
+                }
+            })
+        }}
+        {move || failure(failure_in(more.value()))}
+    }
+}
+
+/// One request: its title, who asks, what they need, whether it is closed; "I can help" on
+/// someone else's open request; Edit, Close and Reopen on one's own.
+#[component]
+fn PostItem(post: Post, me: UserId, offer: Offer) -> impl IntoView {
+    let id = post.id.0;
+    let mine = post.author.id == me;
+    let post = RwSignal::new(post);
+    let editing = RwSignal::new(false);
+    let update = Action::new(move |change: &UpdatePost| update_help_request(id, change.clone()));
+    Effect::new(move |_| {
+        if let Some(Ok(changed)) = update.value().get() {
+            post.set(changed);
+            editing.set(false);
+        }
+    });
+    let closed = move || post.with(|post| post.closed_at.is_some());
+    let close = move |closed: bool| {
+        update.dispatch(UpdatePost {
+            closed: Some(closed),
+            ..UpdatePost::default()
+        });
+    };
+    let actions = move || {
+        if mine {
+            view! {
+                <span class="hint">"Your request"</span>
+                <button type="button" class="ghost" on:click=move |_| editing.set(true)>
+                    "Edit"
+                </button>
+                <button type="button" class="ghost" disabled=move || update.pending().get()
+                    on:click=move |_| close(!closed())>
+                    {move || if closed() { "Reopen" } else { "Close" }}
+                </button>
+            }
+            .into_any()
+        } else if closed() {
+            ().into_any()
+        } else {
+            view! {
+                <button type="button" disabled=move || offer.pending().get()
+                    on:click=move |_| {
+                        offer.dispatch(id);
+                    }>
+                    "I can help"
+                </button>
+            }
+            .into_any()
+        }
     };
     view! {
-        <li class="post">
-            <h3>{post.title}</h3>
-            <p class="hint">{post.author.display_name}</p>
-            <p class="post-body">{post.body}</p>
-            {action}
+        <li class="post" class:closed=closed>
+            <h3>
+                {move || post.with(|post| post.title.clone())}
+                {move || closed().then(|| view! { <span class="badge-closed">"Closed"</span> })}
+            </h3>
+            <p class="hint">
+                {move || post.with(|post| post.author.display_name.clone())}
+                {move || post.with(|post| post.edited_at.is_some()).then_some(" · edited")}
+            </p>
+            {move || {
+                if editing.get() {
+                    view! { <EditPost post=post.get_untracked() update editing /> }.into_any()
+                } else {
+                    view! {
+                        <p class="post-body">{move || post.with(|post| post.body.clone())}</p>
+                        <div class="post-actions">{actions}</div>
+                    }
+                    .into_any()
+                }
+            }}
+            {move || failure(failure_in(update.value()))}
         </li>
+    }
+}
+
+/// The author's edit of a request's title and body, saved or cancelled.
+#[component]
+fn EditPost(
+    post: Post,
+    update: Action<UpdatePost, Result<Post, ServerFnError>>,
+    editing: RwSignal<bool>,
+) -> impl IntoView {
+    let title = RwSignal::new(post.title);
+    let body = RwSignal::new(post.body);
+    let save = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        update.dispatch(UpdatePost {
+            title: Some(title.get_untracked()),
+            body: Some(body.get_untracked()),
+            closed: None,
+        });
+    };
+    view! {
+        <form class="edit-post" on:submit=save>
+            <input aria-label="Request title" required maxlength="200" bind:value=title />
+            <textarea aria-label="Request details" rows="3" required maxlength="10000"
+                bind:value=body></textarea>
+            <div class="post-actions">
+                <button type="submit" disabled=move || update.pending().get()>"Save"</button>
+                <button type="button" class="ghost" on:click=move |_| editing.set(false)>
+                    "Cancel"
+                </button>
+            </div>
+        </form>
     }
 }

@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 use leptos_router::components::{Outlet, Redirect};
-use leptos_router::hooks::use_location;
+use leptos_router::hooks::{use_location, use_query_map};
 use protocol::{Conversation, ConversationId, ConversationKind, ConversationList, User, UserId};
 
 use super::chat_window::ChatWindow;
@@ -13,7 +13,7 @@ use super::new_conversation::NewConversation;
 use crate::conversations::{display_title, my_conversations};
 use crate::live::Live;
 use crate::messages::{open_conversation, Opened};
-use crate::posts::help_requests;
+use crate::posts::{help_requests, PostsShown};
 use crate::session::{current_user, SignOut};
 
 /// Every resource of the page is made here, outside any `<Suspense>`, and only read inside:
@@ -34,12 +34,22 @@ pub fn Home() -> impl IntoView {
     let open_id = Memo::new(move |_| conversation_in(&location.pathname.get()));
     let starting = Memo::new(move |_| location.pathname.with(|path| path == "/new"));
     let on_posts = Memo::new(move |_| location.pathname.with(|path| path == "/posts"));
+    let query = use_query_map();
     let posts = Resource::new(
-        move || on_posts.get(),
+        move || {
+            on_posts.get().then(|| {
+                query.with(|query| PostsShown {
+                    q: query.get("q").unwrap_or_default(),
+                    show: query.get("show").unwrap_or_default(),
+                })
+            })
+        },
         |shown| async move {
             match shown {
-                true => help_requests().await.map(Some),
-                false => Ok(None),
+                Some(shown) => help_requests(shown.clone(), None)
+                    .await
+                    .map(|first| Some((shown, first))),
+                None => Ok(None),
             }
         },
     );

@@ -18,7 +18,7 @@ use sqlx::{AnyConnection, Connection, QueryBuilder, Row};
 
 use super::snapshots::{Member, Rendered, Snapshot};
 use crate::accounts::Name;
-use crate::storage::{parse_cursor, rfc3339};
+use crate::storage::{like_pattern, parse_cursor, rfc3339};
 use crate::{Chat, Error, Result};
 
 /// Filters and paging for the conversation list.
@@ -40,20 +40,6 @@ pub struct ListQuery {
 impl ListQuery {
     pub const DEFAULT_LIMIT: usize = 50;
     pub const MAX_LIMIT: usize = 100;
-}
-
-/// Escapes LIKE wildcards so a search for `50%` finds "50%".
-fn like_pattern(q: &str) -> String {
-    let mut pattern = String::with_capacity(q.len() + 2);
-    pattern.push('%');
-    for c in q.to_lowercase().chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    pattern
 }
 
 /// Which of a person's memberships a walk of the list covers.
@@ -468,11 +454,6 @@ struct MemberRow(i64, String, i64);
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn like_patterns_escape_wildcards() {
-        assert_eq!(like_pattern("50%_A\\"), "%50\\%\\_a\\\\%");
-    }
 
     #[test]
     fn cursors_are_read_and_garbage_is_refused() {

@@ -241,6 +241,15 @@ impl Chat {
         if let Some(row) = found {
             return Ok((ConversationId(row.try_get("id")?), false));
         }
+        // Read on the write connection: a close committed before this cannot be missed.
+        let closed: Option<i64> = sqlx::query("SELECT closed_at FROM posts WHERE id = ?")
+            .bind(post_id.0)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("closed_at")?;
+        if closed.is_some() {
+            return Err(Error::Conflict("the help request is closed"));
+        }
         let id = insert_conversation(
             &mut tx,
             ConversationKind::PostLinked,
