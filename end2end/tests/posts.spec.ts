@@ -1,8 +1,9 @@
-// Help requests: one alumna asks, another answers "I can help", and they talk about it.
+// Help requests: one alumna asks, another answers "I can help", and they talk about it; requests
+// are searched (with and without JavaScript), paged, and edited, closed and reopened by their author.
 
 import { expect, test } from "@playwright/test";
 
-import { bodies, inOwnBrowser, register } from "./people";
+import { bearer, bodies, inOwnBrowser, register } from "./people";
 
 test("a help request is posted, answered with 'I can help', and talked about", async ({
   browser,
@@ -56,4 +57,111 @@ test("a help request is posted, answered with 'I can help', and talked about", a
   await expect(bobPage).toHaveURL(new RegExp(`/c/${id}$`));
   expect(await bodies(bobPage.request, bob.token, id)).toEqual(["I can help: send it over"]);
   await bobContext.close();
+});
+
+test("help requests are searched, paged, edited, closed and reopened by their author", async ({
+  browser,
+  page,
+}) => {
+  const ann = await register(page.request, "Ann");
+  const { context: bobContext, page: bobPage } = await inOwnBrowser(browser, "Bob");
+  const tag = `t${Date.now().toString(36)}`;
+  const ask = async (title: string, body: string) => {
+    const created = await page.request.post("/api/posts", {
+      data: { title, body },
+      headers: bearer(ann.token),
+    });
+    expect(created.status()).toBe(201);
+    return (await created.json()).id as number;
+  };
+  for (let i = 0; i < 31; i++) await ask(`${tag} question ${i}`, "Anything helps");
+  const cv = await ask(`${tag} CV review`, "Two pages");
+
+  // Found by a word, thirty at a time.
+  await page.goto("/posts");
+  const pane = page.getByRole("region", { name: "Help requests" });
+  const search = pane.getByRole("search");
+  await search.getByLabel("Search requests").fill(tag);
+  await search.getByRole("button", { name: "Search" }).click();
+  await expect(page).toHaveURL(new RegExp(`/posts\\?q=${tag}`));
+  const requests = pane.getByRole("list", { name: "Requests" }).getByRole("listitem");
+  await expect(requests).toHaveCount(30);
+  await expect(requests.first()).toContainText(`${tag} CV review`);
+  await pane.getByRole("button", { name: "More requests" }).click();
+  await expect(requests).toHaveCount(32);
+  await expect(requests.last()).toContainText(`${tag} question 0`);
+  await expect(pane.getByRole("button", { name: "More requests" })).toHaveCount(0);
+
+  // Bob offers help on the CV request before it is closed.
+  await bobPage.goto(`/posts?q=${tag}+cv`);
+  const bobPane = bobPage.getByRole("region", { name: "Help requests" });
+  await bobPane.getByRole("listitem").getByRole("button", { name: "I can help" }).click();
+  await expect(bobPage).toHaveURL(/\/c\/\d+$/);
+
+  // Ann edits it: a new title and details, shown at once and in Bob's conversation list.
+  await search.getByLabel("Search requests").fill(`${tag} cv`);
+  await search.getByRole("button", { name: "Search" }).click();
+  await expect(requests).toHaveCount(1);
+  const mine = requests.first();
+  await mine.getByRole("button", { name: "Edit" }).click();
+  await mine.getByLabel("Request title").fill(`${tag} CV review, finance`);
+  await mine.getByLabel("Request details").fill("Three pages now");
+  await mine.getByRole("button", { name: "Save" }).click();
+  await expect(mine).toContainText("Three pages now");
+  await expect(mine).toContainText("edited");
+  await expect(mine.getByLabel("Request title")).toHaveCount(0);
+  const back = bobPage.getByRole("link", { name: "Back to conversations" });
+  if (await back.isVisible()) await back.click();
+  await expect(
+    bobPage.getByRole("navigation", { name: "Conversations" }).getByRole("listitem"),
+  ).toContainText([`${tag} CV review, finance`]);
+
+  // Closed: Bob may no longer offer help, and it is not among the open ones.
+  await mine.getByRole("button", { name: "Close" }).click();
+  await expect(mine).toContainText("Closed");
+  await expect(mine.getByRole("button", { name: "Reopen" })).toBeVisible();
+  await bobPage.goto(`/posts?q=${tag}+cv`);
+  const bobItem = bobPane.getByRole("listitem");
+  await expect(bobItem).toContainText("Closed");
+  await expect(bobItem.getByRole("button", { name: "I can help" })).toHaveCount(0);
+  await bobPane.getByLabel("Show").selectOption("open");
+  await bobPane.getByRole("button", { name: "Search" }).click();
+  await expect(bobPage).toHaveURL(/show=open/);
+  await expect(bobPane.getByText("No requests match.")).toBeVisible();
+
+  // Reopened: help is welcome again.
+  await mine.getByRole("button", { name: "Reopen" }).click();
+  await expect(mine.getByRole("button", { name: "Close" })).toBeVisible();
+  await bobPage.reload();
+  await expect(bobItem.getByRole("button", { name: "I can help" })).toBeVisible();
+  const stored = await page.request.get(`/api/posts/${cv}`, { headers: bearer(ann.token) });
+  expect(await stored.json()).toMatchObject({
+    title: `${tag} CV review, finance`,
+    body: "Three pages now",
+    closed_at: null,
+  });
+  await bobContext.close();
+});
+
+test("help requests are searched without JavaScript", async ({ browser }) => {
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  const ann = await register(page.request, "Ann");
+  const tag = `t${Date.now().toString(36)}`;
+  for (const title of [`${tag} first`, `${tag} second`, "unrelated"]) {
+    const created = await page.request.post("/api/posts", {
+      data: { title, body: "Details" },
+      headers: bearer(ann.token),
+    });
+    expect(created.status()).toBe(201);
+  }
+  await page.goto("/posts");
+  const pane = page.getByRole("region", { name: "Help requests" });
+  await pane.getByLabel("Search requests").fill(`${tag} second`);
+  await pane.getByLabel("Search requests").press("Enter");
+  await expect(page).toHaveURL(/\/posts\?q=/);
+  await expect(pane.getByRole("list", { name: "Requests" }).getByRole("listitem")).toHaveText([
+    new RegExp(`${tag} second`),
+  ]);
+  await context.close();
 });

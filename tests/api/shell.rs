@@ -331,4 +331,8 @@ async fn the_signed_in_page_lists_conversations_with_unread_badges() {
     assert!(html.contains("are you coming to the reunion?"));
     assert!(html.contains("1 unread"));
     assert!(!html.contains("No conversations yet"));
+    assert!(
+        html.contains("<title>(1) Confab</title>"),
+        "the tab counts unread messages"
+    );
 }

@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use protocol::{Conversation, ConversationId, ConversationKind, Message, Role, User, UserId};
 
 use super::group_details::GroupDetails;
+use super::pane::alert;
 
 use crate::conversations::display_title;
 use crate::live::{Live, OpenChat};
@@ -82,8 +83,9 @@ pub fn ChatWindow(
                 .map(|p| p.role)
         })
     });
-    // An owner or admin of a group may delete anyone's messages there.
-    let moderates = move || group && my_role.get_untracked().is_some_and(Role::manages);
+    // An owner or admin of a group may delete anyone's messages there; rows already drawn
+    // follow a role given or taken.
+    let moderates = Memo::new(move |_| group && my_role.get().is_some_and(Role::manages));
     // Everyone who has been in it while open: the messages of those who left keep their names.
     let name_of = RwSignal::new(names(&conversation));
     Effect::new(move |_| {
@@ -197,7 +199,7 @@ pub fn ChatWindow(
                                         mine
                                         sender
                                         seen=seen_seq
-                                        may_delete=mine || moderates()
+                                        may_delete=Signal::derive(move || mine || moderates.get())
                                         changed
                                     />
                                 }
@@ -243,13 +245,15 @@ fn MessageRow(
     mine: bool,
     sender: Option<String>,
     seen: Memo<Option<i64>>,
-    may_delete: bool,
+    /// Whether the caller may delete it (the window's role of the caller can change).
+    may_delete: Signal<bool>,
     changed: Callback<Message>,
 ) -> impl IntoView {
     let seq = message.seq;
     let id = message.id.0;
-    let may_edit = mine && !message.deleted;
-    let may_delete = may_delete && !message.deleted;
+    let deleted = message.deleted;
+    let may_edit = mine && !deleted;
+    let may_delete = move || !deleted && may_delete.get();
     let mode = RwSignal::new(RowMode::Reading);
     let edit = Action::new(move |body: &String| edit_message(id, body.clone()));
     let delete = Action::new(move |(): &()| delete_message(id));
@@ -280,8 +284,9 @@ fn MessageRow(
     };
     let edited = (message.edited_at.is_some() && !message.deleted)
         .then(|| view! { <span class="edited">"edited"</span> });
-    let focusable = (may_edit || may_delete).then_some("0");
-    let actions = (may_edit || may_delete).then(|| {
+    let focusable = move || (may_edit || may_delete()).then_some("0");
+    let actions = move || {
+        (may_edit || may_delete()).then(|| {
         view! {
             <div class="message-actions">
                 <Show
@@ -293,7 +298,7 @@ fn MessageRow(
                                     "Edit"
                                 </button>
                             </Show>
-                            <Show when=move || may_delete && mode.get() == RowMode::Reading>
+                            <Show when=move || may_delete() && mode.get() == RowMode::Reading>
                                 <button
                                     type="button"
                                     on:click=move |_| mode.set(RowMode::ConfirmingDelete)
@@ -321,7 +326,8 @@ fn MessageRow(
                 </Show>
             </div>
         }
-    });
+        })
+    };
     view! {
         <li
             class="message"
@@ -506,7 +512,7 @@ fn Composer(id: ConversationId, live: Live) -> impl IntoView {
                 "Send"
             </button>
         </ActionForm>
-        {move || failure().map(|text| view! { <p class="error" role="alert">{text}</p> })}
+        {move || alert(failure())}
     }
 }
 

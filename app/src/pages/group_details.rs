@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 use protocol::{Conversation, Participant, Role, User, UserId};
 
+use super::pane::alert;
 use super::people_search::PeopleSearch;
 use crate::conversations::{add_member, remove_member, rename_group, set_member_role};
 use crate::live::OpenChat;
@@ -125,7 +126,7 @@ pub fn GroupDetails(me: UserId, chat: OpenChat, my_role: Memo<Option<Role>>) -> 
                     </p>
                 </Show>
             </Show>
-            {move || failure().map(|text| view! { <p class="error" role="alert">{text}</p> })}
+            {move || alert(failure())}
         </div>
     }
 }

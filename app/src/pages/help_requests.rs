@@ -7,7 +7,7 @@ use leptos_router::components::Form;
 use leptos_router::hooks::use_navigate;
 use protocol::{Post, PostList, UpdatePost, UserId};
 
-use super::pane::Pane;
+use super::pane::{alert, Pane};
 use crate::posts::{help_requests, offer_help, update_help_request, AskForHelp, PostsShown};
 use crate::session::{error_text, failure_in};
 
@@ -17,10 +17,6 @@ pub type PostsResource = Resource<Result<Option<(PostsShown, PostList)>, ServerF
 
 /// "I can help" on a request: answers the conversation's id.
 type Offer = Action<i64, Result<i64, ServerFnError>>;
-
-fn failure(text: Option<String>) -> Option<impl IntoView> {
-    text.map(|text| view! { <p class="error" role="alert">{text}</p> })
-}
 
 #[component]
 pub fn HelpRequests(me: UserId, posts: PostsResource) -> impl IntoView {
@@ -54,7 +50,7 @@ pub fn HelpRequests(me: UserId, posts: PostsResource) -> impl IntoView {
                     <button type="submit" disabled=move || ask.pending().get()>
                         "Post"
                     </button>
-                    {move || failure(failure_in(ask.value()))}
+                    {move || alert(failure_in(ask.value()))}
                 </ActionForm>
                 <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                     {move || Suspend::new(async move {
@@ -63,11 +59,11 @@ pub fn HelpRequests(me: UserId, posts: PostsResource) -> impl IntoView {
                                 view! { <Requests me shown first offer /> }.into_any()
                             }
                             Ok(None) => ().into_any(),
-                            Err(e) => failure(Some(error_text(&e))).into_any(),
+                            Err(e) => alert(Some(error_text(&e))).into_any(),
                         }
                     })}
                 </Transition>
-                {move || failure(failure_in(offer.value()))}
+                {move || alert(failure_in(offer.value()))}
             </div>
         </Pane>
     }
@@ -126,7 +122,7 @@ fn Requests(me: UserId, shown: PostsShown, first: PostList, offer: Offer) -> imp
                 }
             })
         }}
-        {move || failure(failure_in(more.value()))}
+        {move || alert(failure_in(more.value()))}
     }
 }
 
@@ -200,7 +196,7 @@ fn PostItem(post: Post, me: UserId, offer: Offer) -> impl IntoView {
                     .into_any()
                 }
             }}
-            {move || failure(failure_in(update.value()))}
+            {move || alert(failure_in(update.value()))}
         </li>
     }
 }

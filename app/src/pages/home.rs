@@ -3,6 +3,7 @@
 //! or help requests (`/posts`).
 
 use leptos::prelude::*;
+use leptos_meta::Title;
 use leptos_router::components::{Outlet, Redirect};
 use leptos_router::hooks::{use_location, use_query_map};
 use protocol::{Conversation, ConversationId, ConversationKind, ConversationList, User, UserId};
@@ -149,7 +150,13 @@ fn Shell(
     let me = user.clone();
     let my_id = user.id;
     let side = move || starting.get() || on_posts.get();
+    let unread = RwSignal::new(0);
     view! {
+        // The tab says how many messages wait, for a page left in the background.
+        <Title text=move || match unread.get() {
+            0 => "Confab".to_owned(),
+            n => format!("({n}) Confab"),
+        } />
         <div class="shell">
             <header class="topbar">
                 <span class="brand">"Confab"</span>
@@ -166,7 +173,9 @@ fn Shell(
                 </ActionForm>
             </header>
             <div class="panes" class:has-active=move || open_id.get().is_some() || side()>
-                <ConversationNav me=user.id filter list open_id live />
+                // Type-erased, as the panes below: the shell's view type is otherwise too deep
+                // for the compiler's layout queries.
+                {view! { <ConversationNav me=user.id filter list open_id live unread /> }.into_any()}
                 <main class="chat-pane">
                     // Type-erased: the shell's view type is otherwise too deep for the compiler's
                     // layout queries in a release build of the WASM.
@@ -212,6 +221,8 @@ fn ConversationNav(
     list: ListResource,
     open_id: Memo<Option<i64>>,
     live: Live,
+    /// Set to the unread messages of the list's first page whenever it is shown unfiltered.
+    unread: RwSignal<i64>,
 ) -> impl IntoView {
     let ListFilter { query, unread_only } = filter;
     view! {
@@ -244,7 +255,11 @@ fn ConversationNav(
                 {move || Suspend::new(async move {
                     let filtered = !query.get_untracked().trim().is_empty()
                         || unread_only.get_untracked();
-                    match list.await {
+                    let page = list.await;
+                    if let (Ok(page), false) = (&page, filtered) {
+                        unread.set(page.conversations.iter().map(|c| c.unread_count).sum());
+                    }
+                    match page {
                         Ok(page) if page.conversations.is_empty() => {
                             let text = if filtered {
                                 "No conversations match."

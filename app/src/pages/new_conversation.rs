@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 use protocol::{User, UserId};
 
-use super::pane::Pane;
+use super::pane::{alert, Pane};
 use super::people_search::PeopleSearch;
 use crate::conversations::start_conversation;
 use crate::session::failure_in;
@@ -95,10 +95,7 @@ pub fn NewConversation() -> impl IntoView {
                 <button type="submit" disabled=move || !ready() || start.pending().get()>
                     {move || if group() { "Create group" } else { "Start chat" }}
                 </button>
-                {move || {
-                    failure_in(start.value())
-                        .map(|text| view! { <p class="error" role="alert">{text}</p> })
-                }}
+                {move || alert(failure_in(start.value()))}
             </form>
         </Pane>
     }

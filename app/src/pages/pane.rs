@@ -1,5 +1,5 @@
 //! A screen of its own in the chat pane (starting a conversation, help requests): a title,
-//! and on a phone the way back to the list.
+//! and on a phone the way back to the list; and how the panes show a failure.
 
 use leptos::prelude::*;
 
@@ -22,4 +22,9 @@ pub fn Pane(
             {children()}
         </section>
     }
+}
+
+/// A failure's text, announced to screen readers (`role="alert"`); nothing without one.
+pub fn alert(text: Option<String>) -> Option<impl IntoView> {
+    text.map(|text| view! { <p class="error" role="alert">{text}</p> })
 }

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 use protocol::{User, UserId};
 
+use super::pane::alert;
 use crate::conversations::find_people;
 use crate::session::error_text;
 
@@ -58,7 +59,7 @@ pub fn PeopleSearch(
                 </ul>
             }
             .into_any(),
-            Err(e) => view! { <p class="error" role="alert">{error_text(&e)}</p> }.into_any(),
+            Err(e) => alert(Some(error_text(&e))).into_any(),
         })
     };
     view! {
