@@ -2,7 +2,7 @@
 //! the signed-in caller; live news comes over the socket ([`crate::live`]).
 
 use leptos::prelude::*;
-use protocol::{Conversation, Message};
+use protocol::{Conversation, Message, Post};
 use serde::{Deserialize, Serialize};
 
 /// A conversation as its window opens: who is in it and its newest page of messages.
@@ -13,6 +13,8 @@ pub struct Opened {
     pub messages: Vec<Message>,
     /// Older messages remain ([`older_messages`]).
     pub has_more: bool,
+    /// The help request a post-linked conversation is about, in full.
+    pub request: Option<Post>,
 }
 
 /// Opens a conversation: the newest page, and the caller has read up to its last message.
@@ -34,10 +36,15 @@ pub async fn open_conversation(id: i64) -> Result<Opened, ServerFnError> {
             .await
             .map_err(server::error)?;
     }
+    let request = match &conversation.post {
+        Some(post) => Some(chat.post(post.id).await.map_err(server::error)?),
+        None => None,
+    };
     Ok(Opened {
         conversation,
         messages,
         has_more,
+        request,
     })
 }
 

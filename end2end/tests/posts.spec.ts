@@ -39,6 +39,9 @@ test("a help request is posted, answered with 'I can help', and talked about", a
     name: `Conversation: ${title} · ${ann.user.display_name}`,
   });
   await expect(bobChat.getByText("Connecting…")).toHaveCount(0, { timeout: 20_000 });
+  // The request itself is a tap away in the conversation.
+  await bobChat.getByText(`Help request: ${title}`).click();
+  await expect(bobChat.getByText("It is two pages.")).toBeVisible();
   await bobChat.getByRole("textbox", { name: "Message" }).fill("I can help: send it over");
   await bobChat.getByRole("textbox", { name: "Message" }).press("Enter");
 

@@ -298,6 +298,22 @@ async fn a_new_title_reaches_the_conversations_about_the_request() {
     assert!(app.conversation_page(&bob, "q=resume").await.0.is_empty());
     // Not activity: the conversation keeps its place in the list.
     assert_eq!(app.conversation_page(&bob, "").await.0, [newer, bobs_id]);
+    // Its window, rendered on the server, shows the request as it is now.
+    let html = app
+        .client
+        .get(app.url(&format!("/c/{bobs_id}")))
+        .header("cookie", format!("confab_session={}", bob.token))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("Help request: <!>CV review, finance"),
+        "{html}"
+    );
+    assert!(html.contains("Three pages"));
     // And a client catching up gets the change.
     let page: Value = app
         .get(

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use leptos::prelude::*;
-use protocol::{Conversation, ConversationId, ConversationKind, Message, Role, User, UserId};
+use protocol::{Conversation, ConversationId, ConversationKind, Message, Post, Role, User, UserId};
 
 use super::group_details::GroupDetails;
 use super::pane::alert;
@@ -27,6 +27,7 @@ pub fn ChatWindow(
         conversation,
         messages,
         has_more,
+        request,
     } = opened;
     let id = conversation.id;
     // In a direct conversation, who wrote what is plain from the side it is on.
@@ -169,6 +170,7 @@ pub fn ChatWindow(
                     .get()
                     .then(|| view! { <GroupDetails me=me.id chat my_role /> }.into_any())
             }}
+            {request.map(|post| view! { <Request post chat /> }.into_any())}
             // Laid out bottom up (CSS): the newest message shows first, and stays in view as
             // more come, with no scrolling by code.
             <div class="messages-scroll">
@@ -233,6 +235,27 @@ fn names(conversation: &Conversation) -> HashMap<UserId, String> {
         .iter()
         .map(|p| (p.user.id, p.user.display_name.clone()))
         .collect()
+}
+
+/// The help request a post-linked conversation is about: its title (as the conversation's news
+/// keeps it), opened to show what was asked, and whether its author has closed it.
+#[component]
+fn Request(post: Post, chat: OpenChat) -> impl IntoView {
+    let title = move || {
+        chat.details
+            .with(|c| c.post.as_ref().map(|p| p.title.clone()))
+    };
+    let closed = post.closed_at.is_some();
+    view! {
+        <details class="request">
+            <summary>
+                "Help request: " {title}
+                {closed.then(|| view! { <span class="badge-closed">"Closed"</span> })}
+            </summary>
+            <p class="hint">{post.author.display_name}</p>
+            <p class="post-body">{post.body}</p>
+        </details>
+    }
 }
 
 /// One message: who wrote it (`sender`, in a group), its body or that it was deleted, whether
