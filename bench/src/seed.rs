@@ -419,6 +419,11 @@ mod tests {
                 FROM participants p JOIN users u ON u.id = p.user_id \
                 WHERE p.conversation_id = c.id)";
         assert_eq!(count(pool, stale_search).await, 0);
+        // Posts are searched by title and body (migration 0010), as the server keeps them.
+        let unsearchable = "SELECT count(*) FROM posts \
+             WHERE search_key <> title_key || char(10) || lower(body)";
+        assert_eq!(count(pool, unsearchable).await, 0);
+        assert!(count(pool, "SELECT count(*) FROM posts").await > 0);
         let odd_directs = "SELECT count(*) FROM conversations c WHERE c.kind = 'direct' AND \
              (SELECT count(*) FROM participants p WHERE p.conversation_id = c.id) <> 2";
         assert_eq!(count(pool, odd_directs).await, 0);

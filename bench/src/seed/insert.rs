@@ -110,15 +110,18 @@ impl Plan {
         });
         rows += bulk(
             db,
-            "INSERT INTO posts (id, author_id, title, title_key, body, created_at)",
-            6,
+            "INSERT INTO posts (id, author_id, title, title_key, body, search_key, created_at)",
+            7,
             posts,
             |q, (id, author, title, body, at)| {
+                // As the server keeps them (`chat::posts`): searched by title and body.
+                let search_key = format!("{}\n{}", title.to_lowercase(), body.to_lowercase());
                 q.bind(id)
                     .bind(i64::from(author))
                     .bind(title.clone())
                     .bind(title.to_lowercase())
                     .bind(body)
+                    .bind(search_key)
                     .bind(at)
             },
         )
