@@ -7,21 +7,15 @@ import { expect, test, type Locator, type Page } from "@playwright/test";
 import {
   bearer,
   bodies,
+  connectedChat,
   directBetween,
   groupOf,
   inOwnBrowser,
   register,
   send,
+  setHidden,
   writesTo,
 } from "./people";
-
-/** The open conversation's window, once its socket is connected (the page has hydrated). */
-async function connectedChat(page: Page) {
-  const chat = page.getByRole("region", { name: /^Conversation:/ });
-  await expect(chat).toBeVisible();
-  await expect(chat.getByText("Connecting…")).toHaveCount(0, { timeout: 20_000 });
-  return chat;
-}
 
 /** Opens the conversation named `name` from the list (from the open one, on a phone). */
 async function pick(page: Page, name: string) {
@@ -37,18 +31,6 @@ async function pick(page: Page, name: string) {
 /** The message in `chat` whose text includes `text`. */
 function message(chat: Locator, text: string) {
   return chat.getByRole("list", { name: "Messages" }).getByRole("listitem").filter({ hasText: text });
-}
-
-/** Makes the page look hidden (another tab in front) or shown again, as a browser would say. */
-async function setHidden(page: Page, hidden: boolean) {
-  await page.evaluate((hidden) => {
-    Object.defineProperty(document, "hidden", { value: hidden, configurable: true });
-    Object.defineProperty(document, "visibilityState", {
-      value: hidden ? "hidden" : "visible",
-      configurable: true,
-    });
-    document.dispatchEvent(new Event("visibilitychange", { bubbles: true }));
-  }, hidden);
 }
 
 test("the sender edits and deletes a message; the other side sees both live", async ({
@@ -213,11 +195,16 @@ test("a group's owner renames it, adds and removes people, makes an admin; a mem
   const { context: bobContext, page: bobPage, person: bob } = await inOwnBrowser(browser, "Bob");
   const cat = await register(request, "Cat");
   const id = await groupOf(page.request, ann.token, "Book club", [bob.user.id]);
+  await send(page.request, ann.token, id, "Welcome, everyone");
 
   await page.goto(`/c/${id}`);
   await connectedChat(page);
   await bobPage.goto(`/c/${id}`);
-  await connectedChat(bobPage);
+  const bobChat = await connectedChat(bobPage);
+  // A member may not delete Ann's message.
+  const welcome = message(bobChat, "Welcome, everyone");
+  await welcome.click();
+  await expect(welcome.getByRole("button", { name: "Delete" })).toHaveCount(0);
   await page.getByRole("button", { name: "Members" }).click();
   const members = page.getByRole("region", { name: "Members" });
   await expect(members.getByRole("listitem")).toHaveCount(2);
@@ -247,7 +234,8 @@ test("a group's owner renames it, adds and removes people, makes an admin; a mem
   await expect(members.getByRole("list", { name: "Members" }).getByRole("listitem")).toHaveCount(2);
   expect(await catList()).toEqual([]);
 
-  // Ann makes Bob an admin: his panel gains the group's tools, live; then a member again.
+  // Ann makes Bob an admin: his panel gains the group's tools, and the message drawn before may
+  // now be deleted by him, live; then a member again.
   await bobPage.getByRole("button", { name: "Members" }).click();
   const bobMembers = bobPage.getByRole("region", { name: "Members" });
   const memberList = members.getByRole("list", { name: "Members" });
@@ -256,12 +244,15 @@ test("a group's owner renames it, adds and removes people, makes an admin; a mem
   const bobRow = memberList.getByRole("listitem").filter({ hasText: bob.user.display_name });
   await expect(bobRow).toContainText("admin");
   await expect(bobMembers.getByLabel("Group name")).toBeVisible();
+  await welcome.click();
+  await expect(welcome.getByRole("button", { name: "Delete" })).toBeVisible();
   await memberList.getByRole("button", { name: `Make ${bob.user.display_name} a member` }).click();
 
   // Bob, a member again, may not remove anyone, and leaves: he is back at his list, without
   // it, and Ann's window shows him gone.
   await expect(bobMembers.getByRole("button", { name: /^Remove/ })).toHaveCount(0);
   await expect(bobMembers.getByLabel("Group name")).toHaveCount(0);
+  await expect(welcome.getByRole("button", { name: "Delete" })).toHaveCount(0);
   await bobMembers.getByRole("button", { name: "Leave group" }).click();
   await bobMembers.getByRole("button", { name: "Leave", exact: true }).click();
   await expect(bobPage).toHaveURL(/\/$/);

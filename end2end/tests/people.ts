@@ -1,6 +1,7 @@
-// What the specs share: people registered over the API, and the conversations they start.
+// What the specs share: people registered over the API, the conversations they start, and
+// the page as a browser shows it (a connected window, a hidden tab).
 
-import { expect, type APIRequestContext, type Browser } from "@playwright/test";
+import { expect, type APIRequestContext, type Browser, type Page } from "@playwright/test";
 
 export const PASSWORD = "correct horse battery";
 
@@ -88,4 +89,24 @@ export async function writesTo(
   const person = await register(request, prefix);
   const id = await directBetween(request, person.token, other.user.id);
   return { person, id };
+}
+
+/** The open conversation's window, once its socket is connected (the page has hydrated). */
+export async function connectedChat(page: Page) {
+  const chat = page.getByRole("region", { name: /^Conversation:/ });
+  await expect(chat).toBeVisible();
+  await expect(chat.getByText("Connecting…")).toHaveCount(0, { timeout: 20_000 });
+  return chat;
+}
+
+/** Makes the page look hidden (another tab in front) or shown again, as a browser would say. */
+export async function setHidden(page: Page, hidden: boolean) {
+  await page.evaluate((hidden) => {
+    Object.defineProperty(document, "hidden", { value: hidden, configurable: true });
+    Object.defineProperty(document, "visibilityState", {
+      value: hidden ? "hidden" : "visible",
+      configurable: true,
+    });
+    document.dispatchEvent(new Event("visibilitychange", { bubbles: true }));
+  }, hidden);
 }

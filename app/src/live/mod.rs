@@ -3,6 +3,8 @@
 //! server, [`Live`] is inert and the page renders as it was when asked for.
 
 #[cfg(feature = "hydrate")]
+mod notify;
+#[cfg(feature = "hydrate")]
 mod socket;
 
 use std::collections::HashMap;
@@ -40,6 +42,10 @@ const TYPING_EVERY_MS: f64 = 3_000.0;
 #[cfg(feature = "hydrate")]
 const LIST_RELOAD_AFTER: std::time::Duration = std::time::Duration::from_millis(250);
 
+/// Goes to a path of the app, as a link would.
+#[cfg(feature = "hydrate")]
+type Go = std::rc::Rc<dyn Fn(String)>;
+
 /// The page's link to the socket. Copy: every part is a handle into the reactive arena.
 #[derive(Clone, Copy)]
 pub struct Live {
@@ -52,6 +58,14 @@ pub struct Live {
     presence: RwSignal<HashMap<UserId, bool>>,
     /// Reloads the conversation list (previews, order, unread counts).
     refresh_list: Callback<()>,
+    /// The browser may show notifications once the user says so: offer to ask them.
+    pub may_ask_to_notify: RwSignal<bool>,
+    /// A conversation's title as the list shows it, if the list has it.
+    #[cfg(feature = "hydrate")]
+    title_of: Callback<ConversationId, Option<String>>,
+    /// Opens a conversation's page (the router's navigation, for a notification's click).
+    #[cfg(feature = "hydrate")]
+    go: StoredValue<Option<Go>, LocalStorage>,
     #[cfg(feature = "hydrate")]
     me: UserId,
     #[cfg(feature = "hydrate")]
@@ -68,15 +82,24 @@ pub struct Live {
 }
 
 impl Live {
-    pub fn new(me: UserId, refresh_list: Callback<()>) -> Self {
+    pub fn new(
+        me: UserId,
+        refresh_list: Callback<()>,
+        title_of: Callback<ConversationId, Option<String>>,
+    ) -> Self {
         #[cfg(not(feature = "hydrate"))]
-        let _ = me;
+        let _ = (me, title_of);
         Self {
             connected: RwSignal::new(false),
             reconnects: RwSignal::new(0),
             open: RwSignal::new(None),
             presence: RwSignal::new(HashMap::new()),
             refresh_list,
+            may_ask_to_notify: RwSignal::new(false),
+            #[cfg(feature = "hydrate")]
+            title_of,
+            #[cfg(feature = "hydrate")]
+            go: StoredValue::new_local(None),
             #[cfg(feature = "hydrate")]
             me,
             #[cfg(feature = "hydrate")]
@@ -93,7 +116,16 @@ impl Live {
     /// Connects once the page runs in the browser, until the page goes away.
     pub fn connect(self) {
         #[cfg(feature = "hydrate")]
+        {
+            let navigate = leptos_router::hooks::use_navigate();
+            self.go
+                .set_value(Some(std::rc::Rc::new(move |path: String| {
+                    navigate(&path, Default::default());
+                })));
+        }
+        #[cfg(feature = "hydrate")]
         Effect::new(move |_| {
+            self.may_ask_to_notify.set(notify::askable());
             let socket = socket::Socket::open(
                 move |reconnected| self.opened(reconnected),
                 move |event| self.heard(event),
@@ -150,6 +182,14 @@ impl Live {
         self.presence
             .with(|presence| presence.get(&user).copied())
             .unwrap_or(then)
+    }
+
+    /// Asks the user to allow notifications (from a click: browsers ask only then).
+    pub fn ask_to_notify(self) {
+        #[cfg(feature = "hydrate")]
+        notify::ask(move |_| {
+            let _ = self.may_ask_to_notify.try_set(false);
+        });
     }
 
     /// A message the caller sent, as the server stored it.
@@ -304,6 +344,9 @@ impl Live {
                     return;
                 };
                 self.reload_list();
+                if let ServerEvent::MessageNew { message, .. } = &event {
+                    self.notify(message);
+                }
                 let Some(chat) = self.open_chat(conversation_id) else {
                     return;
                 };
@@ -318,6 +361,31 @@ impl Live {
                 }
             }
         }
+    }
+
+    /// Tells the user of someone else's message they cannot see: in another conversation than
+    /// the open one, or with the page hidden. A click opens its conversation.
+    #[cfg(feature = "hydrate")]
+    fn notify(self, message: &Message) {
+        let hidden = leptos::prelude::document().hidden();
+        if message.sender_id == self.me
+            || (!hidden && self.open_chat(message.conversation_id).is_some())
+        {
+            return;
+        }
+        let id = message.conversation_id;
+        let title = self
+            .title_of
+            .run(id)
+            .unwrap_or_else(|| "New message".to_owned());
+        let body: String = message.body.chars().take(200).collect();
+        notify::show(&title, &body, &format!("conversation-{id}"), move || {
+            self.go.with_value(|go| {
+                if let Some(go) = go {
+                    go(format!("/c/{id}"));
+                }
+            });
+        });
     }
 
     /// Shows a change of the open conversation; answers the seq of a new message from someone

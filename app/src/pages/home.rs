@@ -128,7 +128,16 @@ fn Shell(
 ) -> impl IntoView {
     let sign_out = ServerAction::<SignOut>::new();
     let name = user.display_name.clone();
-    let live = Live::new(user.id, Callback::new(move |()| list.refetch()));
+    let my_id = user.id;
+    // A notification is titled as the list shows its conversation.
+    let title_of = Callback::new(move |id: ConversationId| {
+        list.with_untracked(|page| {
+            let page = page.as_ref()?.as_ref().ok()?;
+            let conversation = page.conversations.iter().find(|c| c.id == id)?;
+            Some(display_title(conversation, my_id))
+        })
+    });
+    let live = Live::new(my_id, Callback::new(move |()| list.refetch()), title_of);
     live.connect();
     // Opening a conversation read it: if the list still counts it unread, the list is stale.
     // (Told by the window, not read from `open` here: a resource read out here would belong
@@ -148,7 +157,6 @@ fn Shell(
         }
     });
     let me = user.clone();
-    let my_id = user.id;
     let side = move || starting.get() || on_posts.get();
     let unread = RwSignal::new(0);
     view! {
@@ -251,6 +259,14 @@ fn ConversationNav(
                     "Unread only"
                 </label>
             </div>
+            <Show when=move || live.may_ask_to_notify.get()>
+                <p class="notify-offer">
+                    "Hear of new messages while Confab is in the background."
+                    <button type="button" class="ghost" on:click=move |_| live.ask_to_notify()>
+                        "Turn on notifications"
+                    </button>
+                </p>
+            </Show>
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     let filtered = !query.get_untracked().trim().is_empty()

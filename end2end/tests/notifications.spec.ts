@@ -1,0 +1,91 @@
+// Notifications: once the user allows them, a message they cannot see (in another
+// conversation, or with the page hidden) shows one, titled as the list names its conversation;
+// a click opens that conversation. Until they are allowed, the list offers to turn them on.
+
+import { expect, test, type Page } from "@playwright/test";
+
+import { connectedChat, register, send, setHidden, writesTo } from "./people";
+
+/** Notes each notification the page shows (title, body, tag), then shows it as the browser
+ * would: the real `Notification` does the work. */
+const NOTE_NOTIFICATIONS = `(() => {
+  const Real = window.Notification;
+  window.__shown = [];
+  function Noted(title, options) {
+    const shown = new Real(title, options);
+    window.__shown.push({ title, body: options && options.body, tag: options && options.tag });
+    window.__last = shown;
+    return shown;
+  }
+  Object.defineProperty(Noted, "permission", { get: () => Real.permission });
+  Noted.requestPermission = (answer) => Real.requestPermission(answer);
+  window.Notification = Noted;
+})()`;
+
+type Shown = { title: string; body: string; tag: string };
+
+function shown(page: Page) {
+  return page.evaluate(() => (window as unknown as { __shown: Shown[] }).__shown);
+}
+
+test.describe("allowed", () => {
+  test.use({ permissions: ["notifications"] });
+
+  test("a message out of sight is notified, one in sight is not, and a click opens it", async ({
+    page,
+    request,
+  }) => {
+    await page.addInitScript(NOTE_NOTIFICATIONS);
+    const ann = await register(page.request, "Ann");
+    // The others on a request context of their own: the page's cookie stays Ann's.
+    const bob = await writesTo(request, "Bob", ann);
+    const cyd = await writesTo(request, "Cyd", ann);
+    await page.goto(`/c/${bob.id}`);
+    const chat = await connectedChat(page);
+    await expect(page.getByRole("button", { name: "Turn on notifications" })).toHaveCount(0);
+
+    // Another conversation: notified, under the name the list shows.
+    await send(request, cyd.person.token, cyd.id, "Lunch on Friday?");
+    await expect.poll(() => shown(page)).toEqual([
+      { title: cyd.person.user.display_name, body: "Lunch on Friday?", tag: `conversation-${cyd.id}` },
+    ]);
+
+    // The open conversation, in sight: not notified.
+    await send(request, bob.person.token, bob.id, "Seen it here");
+    await expect(chat.getByText("Seen it here")).toBeVisible();
+    // The open one with the page hidden: notified.
+    await setHidden(page, true);
+    await send(request, bob.person.token, bob.id, "While you were away");
+    await expect.poll(async () => (await shown(page)).map((n) => n.body)).toEqual([
+      "Lunch on Friday?",
+      "While you were away",
+    ]);
+    // One's own messages never are (sent from elsewhere, here with the page hidden).
+    await send(page.request, ann.token, cyd.id, "Yes!");
+    await setHidden(page, false);
+
+    // A new one from Cyd (the list after it holds no "Yes!"), clicked: Cyd's conversation opens.
+    await send(request, cyd.person.token, cyd.id, "Great, see you");
+    await expect.poll(async () => (await shown(page)).map((n) => n.body)).toEqual([
+      "Lunch on Friday?",
+      "While you were away",
+      "Great, see you",
+    ]);
+    await page.evaluate(() =>
+      (window as unknown as { __last: Notification }).__last.dispatchEvent(new Event("click")),
+    );
+    await expect(page).toHaveURL(new RegExp(`/c/${cyd.id}$`));
+    await expect(
+      page.getByRole("region", { name: `Conversation: ${cyd.person.user.display_name}` }),
+    ).toContainText("Great, see you");
+  });
+});
+
+test("until allowed, the list offers to turn notifications on", async ({ page }) => {
+  await register(page.request, "Ann");
+  await page.goto("/");
+  const permission = await page.evaluate(() => Notification.permission);
+  expect(permission).toBe("default");
+  const offer = page.getByRole("button", { name: "Turn on notifications" });
+  await expect(offer).toBeVisible();
+});
