@@ -1,5 +1,6 @@
-// Help requests: one alumna asks, another answers "I can help", and they talk about it; requests
-// are searched (with and without JavaScript), paged, and edited, closed and reopened by their author.
+// Help requests: one alumna asks, another answers "I can help", and they talk about it;
+// requests are searched (with and without JavaScript), paged, and edited, closed and reopened
+// by their author.
 
 import { expect, test } from "@playwright/test";
 

@@ -310,45 +310,48 @@ fn MessageRow(
     let focusable = move || (may_edit || may_delete()).then_some("0");
     let actions = move || {
         (may_edit || may_delete()).then(|| {
-        view! {
-            <div class="message-actions">
-                <Show
-                    when=move || mode.get() == RowMode::ConfirmingDelete
-                    fallback=move || {
-                        view! {
-                            <Show when=move || may_edit && mode.get() == RowMode::Reading>
-                                <button type="button" on:click=move |_| mode.set(RowMode::Editing)>
-                                    "Edit"
-                                </button>
-                            </Show>
-                            <Show when=move || may_delete() && mode.get() == RowMode::Reading>
-                                <button
-                                    type="button"
-                                    on:click=move |_| mode.set(RowMode::ConfirmingDelete)
-                                >
-                                    "Delete"
-                                </button>
-                            </Show>
-                        }
-                    }
-                >
-                    <span>"Delete this message?"</span>
-                    <button
-                        type="button"
-                        class="danger"
-                        disabled=move || delete.pending().get()
-                        on:click=move |_| {
-                            delete.dispatch(());
+            view! {
+                <div class="message-actions">
+                    <Show
+                        when=move || mode.get() == RowMode::ConfirmingDelete
+                        fallback=move || {
+                            view! {
+                                <Show when=move || may_edit && mode.get() == RowMode::Reading>
+                                    <button
+                                        type="button"
+                                        on:click=move |_| mode.set(RowMode::Editing)
+                                    >
+                                        "Edit"
+                                    </button>
+                                </Show>
+                                <Show when=move || may_delete() && mode.get() == RowMode::Reading>
+                                    <button
+                                        type="button"
+                                        on:click=move |_| mode.set(RowMode::ConfirmingDelete)
+                                    >
+                                        "Delete"
+                                    </button>
+                                </Show>
+                            }
                         }
                     >
-                        "Delete"
-                    </button>
-                    <button type="button" on:click=move |_| mode.set(RowMode::Reading)>
-                        "Cancel"
-                    </button>
-                </Show>
-            </div>
-        }
+                        <span>"Delete this message?"</span>
+                        <button
+                            type="button"
+                            class="danger"
+                            disabled=move || delete.pending().get()
+                            on:click=move |_| {
+                                delete.dispatch(());
+                            }
+                        >
+                            "Delete"
+                        </button>
+                        <button type="button" on:click=move |_| mode.set(RowMode::Reading)>
+                            "Cancel"
+                        </button>
+                    </Show>
+                </div>
+            }
         })
     };
     view! {

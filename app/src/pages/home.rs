@@ -183,7 +183,8 @@ fn Shell(
             <div class="panes" class:has-active=move || open_id.get().is_some() || side()>
                 // Type-erased, as the panes below: the shell's view type is otherwise too deep
                 // for the compiler's layout queries.
-                {view! { <ConversationNav me=user.id filter list open_id live unread /> }.into_any()}
+                {view! { <ConversationNav me=user.id filter list open_id live unread /> }
+                    .into_any()}
                 <main class="chat-pane">
                     // Type-erased: the shell's view type is otherwise too deep for the compiler's
                     // layout queries in a release build of the WASM.

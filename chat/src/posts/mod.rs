@@ -130,7 +130,7 @@ impl Chat {
         let old_title: String = row.try_get("title")?;
         let old_body: String = row.try_get("body")?;
         let title = title.unwrap_or_else(|| old_title.clone());
-        let body = body.unwrap_or(old_body.clone());
+        let body = body.unwrap_or_else(|| old_body.clone());
         let retitled = title != old_title;
         let now = now_ms();
         let edited_at = match retitled || body != old_body {
