@@ -55,6 +55,12 @@ test("a help request is posted, answered with 'I can help', and talked about", a
     .filter({ hasText: `${title} · ${bob.user.display_name}` });
   await expect(item).toContainText("I can help: send it over");
 
+  // Ann's request now says someone offered help.
+  await page.goto("/posts");
+  await expect(annPane.getByRole("listitem").filter({ hasText: title })).toContainText(
+    "1 person offered help",
+  );
+
   // Offering again opens the same conversation.
   await bobPage.goto("/posts");
   await bobPane.getByRole("listitem").filter({ hasText: title }).getByRole("button").click();

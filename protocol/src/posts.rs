@@ -30,6 +30,9 @@ pub struct Post {
     /// When its author closed it, having had the help they asked for (`null`: open). Nobody
     /// starts a new conversation about a closed request. An addition to the contract's Post.
     pub closed_at: Option<String>,
+    /// How many people have offered help: the conversations about it. An addition to the
+    /// contract's Post.
+    pub offers: i64,
 }
 
 /// `POST /api/posts`.

@@ -16,6 +16,7 @@ async fn ask(app: &TestApp, who: &Person, title: &str, body: &str) -> i64 {
     let post: Value = res.json().await.unwrap();
     assert_eq!(post["edited_at"], Value::Null);
     assert_eq!(post["closed_at"], Value::Null);
+    assert_eq!(post["offers"], 0);
     post["id"].as_i64().unwrap()
 }
 
@@ -146,6 +147,7 @@ async fn only_its_author_edits_closes_and_reopens_a_help_request() {
         .conversation(&bob, json!({"kind": "post_linked", "post_id": post}))
         .await["id"]
         .clone();
+    let offers = |post: &Value| post["offers"].as_i64().unwrap();
 
     // Somebody else may read it but not change it; a missing one is 404.
     assert_error(
@@ -183,6 +185,7 @@ async fn only_its_author_edits_closes_and_reopens_a_help_request() {
     assert_eq!(unchanged["body"], "Two pages");
     assert_eq!(unchanged["edited_at"], Value::Null);
     assert_eq!(unchanged["closed_at"], Value::Null);
+    assert_eq!(offers(&unchanged), 1, "Bob's conversation about it");
 
     // The author edits the body: the title stays, and it is marked edited.
     let edited = updated(&app, &ann, post, json!({"body": "  Three pages now\n "})).await;
@@ -247,6 +250,8 @@ async fn only_its_author_edits_closes_and_reopens_a_help_request() {
         )
         .await;
     assert_eq!(res.status(), StatusCode::CREATED);
+    let listed: Value = app.get(&cy, "/api/posts").await.json().await.unwrap();
+    assert_eq!(offers(&listed["posts"][0]), 2, "Bob's and now Cyd's");
 }
 
 #[tokio::test]

@@ -126,8 +126,8 @@ fn Requests(me: UserId, shown: PostsShown, first: PostList, offer: Offer) -> imp
     }
 }
 
-/// One request: its title, who asks, what they need, whether it is closed; "I can help" on
-/// someone else's open request; Edit, Close and Reopen on one's own.
+/// One request: its title, who asks, how many offered help, what they need, whether it is
+/// closed; "I can help" on someone else's open request; Edit, Close and Reopen on one's own.
 #[component]
 fn PostItem(post: Post, me: UserId, offer: Offer) -> impl IntoView {
     let id = post.id.0;
@@ -184,6 +184,7 @@ fn PostItem(post: Post, me: UserId, offer: Offer) -> impl IntoView {
             <p class="hint">
                 {move || post.with(|post| post.author.display_name.clone())}
                 {move || post.with(|post| post.edited_at.is_some()).then_some(" · edited")}
+                {move || post.with(|post| offered(post.offers))}
             </p>
             {move || {
                 if editing.get() {
@@ -198,6 +199,15 @@ fn PostItem(post: Post, me: UserId, offer: Offer) -> impl IntoView {
             }}
             {move || alert(failure_in(update.value()))}
         </li>
+    }
+}
+
+/// How many have offered help, if anyone has.
+fn offered(offers: i64) -> Option<String> {
+    match offers {
+        ..=0 => None,
+        1 => Some(" · 1 person offered help".to_owned()),
+        n => Some(format!(" · {n} people offered help")),
     }
 }
 

@@ -12,8 +12,11 @@ use crate::changes::{self, Change, ChangeKind};
 use crate::storage::{like_pattern, next_cursor, now_ms, parse_cursor, rfc3339};
 use crate::{Chat, Error, Result};
 
+/// A post with its author and how many conversations are about it (one per helper, found in
+/// the `(post_id, asker_id)` unique index).
 const SELECT: &str = "SELECT p.id AS post_id, p.title, p.body, p.created_at, p.edited_at, \
-                      p.closed_at, u.id, u.username, u.display_name \
+                      p.closed_at, u.id, u.username, u.display_name, \
+                      (SELECT count(*) FROM conversations c WHERE c.post_id = p.id) AS offers \
                       FROM posts p JOIN users u ON u.id = p.author_id";
 
 /// Which help requests a list shows.
@@ -192,5 +195,6 @@ fn post_from_row(row: &AnyRow) -> Result<Post> {
         created_at: rfc3339(row.try_get("created_at")?),
         edited_at: time("edited_at")?,
         closed_at: time("closed_at")?,
+        offers: row.try_get("offers")?,
     })
 }
