@@ -80,6 +80,19 @@ impl TestApp {
             .expect("client")
     }
 
+    /// The page at `path` as `who`'s browser gets it (their session cookie), as HTML.
+    pub async fn page_of(&self, who: &Person, path: &str) -> String {
+        let res = self
+            .client
+            .get(self.url(path))
+            .header("cookie", format!("confab_session={}", who.token))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        res.text().await.expect("html")
+    }
+
     pub async fn post_json(&self, path: &str, body: &Value) -> Response {
         self.client
             .post(self.url(path))

@@ -304,19 +304,10 @@ async fn a_new_title_reaches_the_conversations_about_the_request() {
     // Not activity: the conversation keeps its place in the list.
     assert_eq!(app.conversation_page(&bob, "").await.0, [newer, bobs_id]);
     // Its window, rendered on the server, shows the request as it is now.
-    let html = app
-        .client
-        .get(app.url(&format!("/c/{bobs_id}")))
-        .header("cookie", format!("confab_session={}", bob.token))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page_of(&bob, &format!("/c/{bobs_id}")).await;
     assert!(
         html.contains("Help request: <!>CV review, finance"),
-        "{html}"
+        "the request's new title in its window"
     );
     assert!(html.contains("Three pages"));
     // And a client catching up gets the change.

@@ -314,16 +314,7 @@ async fn the_signed_in_page_lists_conversations_with_unread_badges() {
     let (ann, bob) = (app.person("ann").await, app.person("bob").await);
     let id = app.direct(&ann, &bob).await;
     app.send(&bob, id, "are you coming to the reunion?").await;
-    let html = app
-        .client
-        .get(app.url("/"))
-        .header("cookie", format!("confab_session={}", ann.token))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page_of(&ann, "/").await;
     assert!(
         html.contains("bob Display"),
         "the other person names a direct conversation"
