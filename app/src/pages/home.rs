@@ -113,6 +113,19 @@ struct ListFilter {
 /// The list as the filter asks for it.
 type ListResource = Resource<Result<ConversationList, ServerFnError>>;
 
+/// What `read` says of conversation `id` as the list loaded last holds it, if it holds it
+/// (untracked: for callbacks, not views).
+fn listed<T>(
+    list: ListResource,
+    id: ConversationId,
+    read: impl FnOnce(&Conversation) -> T,
+) -> Option<T> {
+    list.with_untracked(|page| {
+        let page = page.as_ref()?.as_ref().ok()?;
+        page.conversations.iter().find(|c| c.id == id).map(read)
+    })
+}
+
 #[component]
 fn Shell(
     user: User,
@@ -131,11 +144,7 @@ fn Shell(
     let my_id = user.id;
     // A notification is titled as the list shows its conversation.
     let title_of = Callback::new(move |id: ConversationId| {
-        list.with_untracked(|page| {
-            let page = page.as_ref()?.as_ref().ok()?;
-            let conversation = page.conversations.iter().find(|c| c.id == id)?;
-            Some(display_title(conversation, my_id))
-        })
+        listed(list, id, |conversation| display_title(conversation, my_id))
     });
     let live = Live::new(my_id, Callback::new(move |()| list.refetch()), title_of);
     live.connect();
@@ -143,16 +152,7 @@ fn Shell(
     // (Told by the window, not read from `open` here: a resource read out here would belong
     // to the page's `<Suspense>`, which would then remake the page whenever it reloads.)
     let opened = Callback::new(move |id: ConversationId| {
-        let stale = list.with_untracked(|page| {
-            page.as_ref()
-                .and_then(|page| page.as_ref().ok())
-                .is_some_and(|page| {
-                    page.conversations
-                        .iter()
-                        .any(|c| c.id == id && c.unread_count > 0)
-                })
-        });
-        if stale {
+        if listed(list, id, |conversation| conversation.unread_count > 0) == Some(true) {
             list.refetch();
         }
     });

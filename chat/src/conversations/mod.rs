@@ -223,8 +223,15 @@ impl Chat {
         me: UserId,
         post_id: PostId,
     ) -> Result<(ConversationId, bool)> {
-        let post = self.post(post_id).await?;
-        if post.author.id == me {
+        let mut tx = conn.begin().await?;
+        // Read on the write connection: a close committed before this cannot be missed.
+        let post = sqlx::query("SELECT author_id, closed_at FROM posts WHERE id = ?")
+            .bind(post_id.0)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(Error::NotFound("post"))?;
+        let author = UserId(post.try_get("author_id")?);
+        if author == me {
             return Err(FieldError::new(
                 "post_id",
                 "you cannot start a conversation about your own post",
@@ -232,7 +239,6 @@ impl Chat {
             .into());
         }
         let existing = "SELECT id FROM conversations WHERE post_id = ? AND asker_id = ?";
-        let mut tx = conn.begin().await?;
         let found = sqlx::query(existing)
             .bind(post_id.0)
             .bind(me.0)
@@ -241,13 +247,8 @@ impl Chat {
         if let Some(row) = found {
             return Ok((ConversationId(row.try_get("id")?), false));
         }
-        // Read on the write connection: a close committed before this cannot be missed.
-        let closed: Option<i64> = sqlx::query("SELECT closed_at FROM posts WHERE id = ?")
-            .bind(post_id.0)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("closed_at")?;
-        if closed.is_some() {
+        // Those who have a conversation about it keep it; nobody starts a new one once closed.
+        if post.try_get::<Option<i64>, _>("closed_at")?.is_some() {
             return Err(Error::Conflict("the help request is closed"));
         }
         let id = insert_conversation(
@@ -273,7 +274,7 @@ impl Chat {
             other => other?,
         };
         add_member(&mut tx, id, me, Role::Member, 0).await?;
-        add_member(&mut tx, id, post.author.id, Role::Member, 0).await?;
+        add_member(&mut tx, id, author, Role::Member, 0).await?;
         tx.commit().await?;
         Ok((id, true))
     }
