@@ -127,6 +127,18 @@ pub struct Config {
     /// handshake is answered `429 rate_limited`. 0: no bound.
     #[arg(long, env = "MAX_LIVE_CONNECTIONS_PER_USER", default_value_t = 32)]
     pub max_live_connections_per_user: usize,
+
+    /// Writes (messages sent, edited, deleted or read; conversations, members and help
+    /// requests changed; typing) one user may make per second, sustained, over REST, server
+    /// functions and live connections together; past it, `429 rate_limited` with
+    /// `Retry-After`. 0: no bound.
+    #[arg(long, env = "USER_WRITE_RATE", default_value_t = 50)]
+    pub user_write_rate: u32,
+
+    /// Writes one user may make at once before `USER_WRITE_RATE` applies: a client sending
+    /// what it queued offline, or an import, is not refused.
+    #[arg(long, env = "USER_WRITE_BURST", default_value_t = 500)]
+    pub user_write_burst: u32,
 }
 
 fn parse_secret(raw: &str) -> Result<SecretString, String> {

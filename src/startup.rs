@@ -74,6 +74,8 @@ impl Application {
             presence_grace: std::time::Duration::from_millis(config.presence_grace_ms),
             typing_ttl: std::time::Duration::from_millis(config.typing_ttl_ms),
             max_live_per_user: config.max_live_connections_per_user,
+            write_rate: config.user_write_rate,
+            write_burst: config.user_write_burst,
         };
         let chat = chat::Chat::start(&settings)
             .await

@@ -123,6 +123,20 @@ pub async fn remove_member(id: i64, user_id: i64) -> Result<(), ServerFnError> {
         .map_err(server::error)
 }
 
+/// What the list would call one of the caller's conversations, for one the loaded list does not
+/// hold (filtered out, further down, or started since it loaded).
+#[server(prefix = "/rpc", endpoint = "conversation_title")]
+pub async fn conversation_title(id: i64) -> Result<String, ServerFnError> {
+    use crate::session::server;
+    let chat = expect_context::<chat::Chat>();
+    let me = server::viewer(&chat).await?.user_id;
+    let conversation = chat
+        .conversation(me, protocol::ConversationId(id))
+        .await
+        .map_err(server::error)?;
+    Ok(display_title(&conversation, me))
+}
+
 /// What to call a conversation in the list: a group's title, a post's title, or the other
 /// person's name.
 pub fn display_title(conversation: &Conversation, me: UserId) -> String {

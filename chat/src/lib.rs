@@ -20,6 +20,8 @@ pub mod changes;
 pub mod conversations;
 /// The crate's error type and its mapping to contract codes.
 pub mod error;
+/// The per-user bound on writes.
+mod limits;
 /// Live news for connected clients: the hub, presence and typing.
 pub mod live;
 /// Messages and read state.
@@ -62,6 +64,11 @@ pub struct Settings {
     /// Every message goes to each of them, so without a bound one account multiplies the
     /// server's work at will.
     pub max_live_per_user: usize,
+    /// Writes one user may make per second, sustained, on every transport together; 0: no
+    /// bound ([`limits`]).
+    pub write_rate: u32,
+    /// Writes one user may make at once before the sustained rate applies.
+    pub write_burst: u32,
 }
 
 /// The domain's services: cheap to clone, shared by REST handlers, sockets and server functions.
@@ -80,6 +87,8 @@ struct Inner {
     snapshots: conversations::Snapshots,
     /// The queue of the writer thread that stores sends in batches (`messages::send`).
     sends: tokio::sync::mpsc::Sender<messages::SendJob>,
+    /// Each user's bucket of writes.
+    writes: limits::WriteLimit,
 }
 
 impl Chat {
@@ -96,9 +105,11 @@ impl Chat {
                 live: Arc::default(),
                 snapshots: conversations::Snapshots::new(),
                 sends,
+                writes: limits::WriteLimit::new(settings.write_rate, settings.write_burst),
             }),
         };
         tokio::spawn(chat.clone().expire_typing());
+        tokio::spawn(chat.clone().sweep_write_limits());
         chat.start_writer(batches, send_queue)?;
         Ok(chat)
     }

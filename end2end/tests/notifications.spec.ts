@@ -1,6 +1,7 @@
 // Notifications: once the user allows them, a message they cannot see (in another
-// conversation, or with the page hidden) shows one, titled as the list names its conversation;
-// a click opens that conversation. Until they are allowed, the list offers to turn them on.
+// conversation, or with the page hidden) shows one, titled as the list names its conversation
+// (the server names one the list does not hold); a click opens that conversation. Until they
+// are allowed, the list offers to turn them on.
 
 import { expect, test, type Page } from "@playwright/test";
 
@@ -78,6 +79,80 @@ test.describe("allowed", () => {
     await expect(
       page.getByRole("region", { name: `Conversation: ${cyd.person.user.display_name}` }),
     ).toContainText("Great, see you");
+
+    // A conversation the list does not hold (here filtered out) is named all the same.
+    const back = page.getByRole("link", { name: "Back to conversations" });
+    if (await back.isVisible()) await back.click();
+    const list = page.getByRole("navigation", { name: "Conversations" });
+    await list.getByRole("searchbox", { name: "Search conversations" }).fill(cyd.person.user.username);
+    await expect(list.getByRole("listitem")).toHaveCount(1);
+    await send(request, bob.person.token, bob.id, "Still there?");
+    await expect.poll(async () => (await shown(page)).at(-1)).toEqual({
+      title: bob.person.user.display_name,
+      body: "Still there?",
+      tag: `conversation-${bob.id}`,
+    });
+  });
+});
+
+test.describe("allowed, where only a service worker may show them", () => {
+  test.use({ permissions: ["notifications"] });
+
+  test("the service worker shows them, and its click opens the conversation", async ({
+    context,
+    page,
+    request,
+  }) => {
+    // As on Android: the page may not make a notification itself.
+    await page.addInitScript(`(() => {
+      const Real = window.Notification;
+      function Refused() {
+        throw new TypeError("Failed to construct 'Notification': Illegal constructor.");
+      }
+      Object.defineProperty(Refused, "permission", { get: () => Real.permission });
+      Refused.requestPermission = (answer) => Real.requestPermission(answer);
+      window.Notification = Refused;
+    })()`);
+    const ann = await register(page.request, "Ann");
+    const bob = await writesTo(request, "Bob", ann);
+    const cyd = await writesTo(request, "Cyd", ann);
+    const started = context.waitForEvent("serviceworker");
+    await page.goto(`/c/${bob.id}`);
+    await connectedChat(page);
+    const worker = context.serviceWorkers()[0] ?? (await started);
+    await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
+    const notes = () =>
+      worker.evaluate(async () => {
+        const registration = (self as unknown as { registration: ServiceWorkerRegistration })
+          .registration;
+        const shown = await registration.getNotifications();
+        return shown.map((n) => ({ title: n.title, body: n.body, tag: n.tag, data: n.data }));
+      });
+
+    await send(request, cyd.person.token, cyd.id, "Lunch on Friday?");
+    // A worker's first start on a fresh browser can be slow.
+    await expect.poll(notes, { timeout: 15_000 }).toEqual([
+      {
+        title: cyd.person.user.display_name,
+        body: "Lunch on Friday?",
+        tag: `conversation-${cyd.id}`,
+        data: `/c/${cyd.id}`,
+      },
+    ]);
+
+    // Clicked: the worker has the page open the conversation in place.
+    await worker.evaluate(async () => {
+      const registration = (self as unknown as { registration: ServiceWorkerRegistration })
+        .registration;
+      const [shown] = await registration.getNotifications();
+      // A click made here is not trusted: its `waitUntil` throws, after the work has started.
+      self.dispatchEvent(new NotificationEvent("notificationclick", { notification: shown }));
+    });
+    await expect(page).toHaveURL(new RegExp(`/c/${cyd.id}$`));
+    await expect(
+      page.getByRole("region", { name: `Conversation: ${cyd.person.user.display_name}` }),
+    ).toContainText("Lunch on Friday?");
+    await expect.poll(notes).toEqual([]);
   });
 });
 

@@ -1,6 +1,6 @@
 // Help requests: one alumna asks, another answers "I can help", and they talk about it;
 // requests are searched (with and without JavaScript), paged, and edited, closed and reopened
-// by their author.
+// by their author; the requests on screen follow their changes live.
 
 import { expect, test } from "@playwright/test";
 
@@ -174,4 +174,65 @@ test("help requests are searched without JavaScript", async ({ browser }) => {
     new RegExp(`${tag} second`),
   ]);
   await context.close();
+});
+
+test("the requests on screen follow their changes live, and new ones are announced", async ({
+  page,
+  request,
+}) => {
+  await register(page.request, "Ann");
+  // The others on a request context of their own: the page's cookie stays Ann's.
+  const bob = await register(request, "Bob");
+  const cyd = await register(request, "Cyd");
+  const tag = `live${Date.now().toString(36)}`;
+  const ask = async (token: string, title: string) => {
+    const created = await request.post("/api/posts", {
+      data: { title, body: "Anything helps" },
+      headers: bearer(token),
+    });
+    expect(created.status()).toBe(201);
+    return (await created.json()).id as number;
+  };
+  const change = async (id: number, data: object) => {
+    const changed = await request.put(`/api/posts/${id}`, { data, headers: bearer(bob.token) });
+    expect(changed.status()).toBe(200);
+  };
+  const asked = await ask(bob.token, `${tag} interview practice`);
+
+  // Ann looks at the requests with this test's word (other tests ask theirs meanwhile).
+  const watching = page
+    .waitForEvent("websocket")
+    .then((ws) =>
+      ws.waitForEvent("framesent", (frame) => String(frame.payload).includes("posts:watch")),
+    );
+  await page.goto(`/posts?q=${tag}`);
+  await watching;
+  const pane = page.getByRole("region", { name: "Help requests" });
+  const requests = pane.getByRole("list", { name: "Requests" }).getByRole("listitem");
+  await expect(requests).toHaveText([new RegExp(`${tag} interview practice`)]);
+
+  // Changed elsewhere: retitled, offered help, closed; the request on screen follows.
+  await change(asked, { title: `${tag} mock interview` });
+  await expect(requests.first()).toContainText(`${tag} mock interview`);
+  const offered = await request.post("/api/conversations", {
+    data: { kind: "post_linked", post_id: asked },
+    headers: bearer(cyd.token),
+  });
+  expect(offered.status()).toBe(201);
+  await expect(requests.first()).toContainText("1 person offered help");
+  await change(asked, { closed: true });
+  await expect(requests.first()).toContainText("Closed");
+  await expect(requests.first().getByRole("button", { name: "I can help" })).toHaveCount(0);
+
+  // A new request the search lists is announced, and shown on demand; one it does not is not.
+  await ask(cyd.token, `unrelated ${Date.now()}`);
+  await ask(cyd.token, `${tag} salary negotiation`);
+  const fresh = pane.getByRole("button", { name: "1 new request" });
+  await expect(fresh).toBeVisible();
+  await fresh.click();
+  await expect(requests).toHaveText([
+    new RegExp(`${tag} salary negotiation`),
+    new RegExp(`${tag} mock interview`),
+  ]);
+  await expect(fresh).toHaveCount(0);
 });

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Conversation, ConversationId, ErrorCode, Message, UserId};
+use crate::{Conversation, ConversationId, ErrorCode, Message, Post, UserId};
 
 /// What a client may send. Parse frames with [`ClientEvent::parse`], which names the problem
 /// (and echoes the `client_id`) instead of failing on the first wrong byte.
@@ -43,6 +43,12 @@ pub enum ClientEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         client_id: Option<String>,
     },
+    /// The user looks at the help requests (an addition to the contract): this connection
+    /// receives `post:updated` until `posts:unwatch` or its end. No data.
+    #[serde(rename = "posts:watch")]
+    WatchPosts {},
+    #[serde(rename = "posts:unwatch")]
+    UnwatchPosts {},
 }
 
 /// Why a client frame could not be read, with the `client_id` it carried if any.
@@ -61,7 +67,7 @@ struct Envelope {
 }
 
 impl ClientEvent {
-    pub const NAMES: [&'static str; 7] = [
+    pub const NAMES: [&'static str; 9] = [
         "conversation:join",
         "conversation:leave",
         "message:send",
@@ -69,6 +75,8 @@ impl ClientEvent {
         "typing:stop",
         "message:read",
         "changes:fetch",
+        "posts:watch",
+        "posts:unwatch",
     ];
 
     /// Reads one text frame.
@@ -89,11 +97,18 @@ impl ClientEvent {
             });
         }
         let event = envelope.event.clone();
-        serde_json::from_value(serde_json::json!({"event": envelope.event, "data": envelope.data}))
-            .map_err(|e| FrameError {
+        // No `data` reads as `{}`: the events that need none may leave it out, and the others
+        // name their first missing field.
+        let data = match envelope.data {
+            serde_json::Value::Null => serde_json::json!({}),
+            data => data,
+        };
+        serde_json::from_value(serde_json::json!({"event": envelope.event, "data": data})).map_err(
+            |e| FrameError {
                 message: format!("invalid data for \"{event}\": {e}"),
                 client_id,
-            })
+            },
+        )
     }
 }
 
@@ -145,6 +160,11 @@ pub enum ServerEvent {
     /// too, showing them gone.
     #[serde(rename = "conversation:updated")]
     ConversationUpdated { conversation: Conversation },
+    /// A help request was asked, edited, closed or reopened, or someone offered help (its
+    /// `offers` grew): to the connections watching help requests (`posts:watch`). News only,
+    /// not in any change record: a client that was away reads `GET /api/posts` again.
+    #[serde(rename = "post:updated")]
+    PostUpdated { post: Post },
     /// The answer to `changes:fetch`: a page of the change record, as REST gives it.
     #[serde(rename = "changes:page")]
     ChangesPage {
@@ -179,6 +199,7 @@ impl ServerEvent {
             Self::UserOnline { .. } => "user:online",
             Self::UserOffline { .. } => "user:offline",
             Self::ConversationUpdated { .. } => "conversation:updated",
+            Self::PostUpdated { .. } => "post:updated",
             Self::ChangesPage { .. } => "changes:page",
             Self::Error { .. } => "error",
         }
@@ -266,6 +287,26 @@ mod tests {
             .unwrap_err();
         assert!(err.message.contains("conversation_id"), "{}", err.message);
         assert_eq!(err.client_id.as_deref(), Some("c2"));
+    }
+
+    #[test]
+    fn a_watch_parses_with_or_without_data() {
+        for frame in [
+            r#"{"event":"posts:watch"}"#,
+            r#"{"event":"posts:watch","data":{}}"#,
+            r#"{"event":"posts:watch","data":null}"#,
+        ] {
+            assert_eq!(
+                ClientEvent::parse(frame).unwrap(),
+                ClientEvent::WatchPosts {}
+            );
+        }
+        assert_eq!(
+            ClientEvent::parse(r#"{"event":"posts:unwatch"}"#).unwrap(),
+            ClientEvent::UnwatchPosts {}
+        );
+        let err = ClientEvent::parse(r#"{"event":"message:read"}"#).unwrap_err();
+        assert!(err.message.contains("conversation_id"), "{}", err.message);
     }
 
     #[test]

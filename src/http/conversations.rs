@@ -15,7 +15,7 @@ use protocol::{
 use serde::Deserialize;
 
 use super::error::ApiError;
-use super::extract::{Auth, Json, Path, Query};
+use super::extract::{parse_flag, Auth, Json, Path, Query};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -64,15 +64,6 @@ pub(super) fn parse_limit(raw: Option<&str>) -> Result<usize, ApiError> {
     }
 }
 
-/// A yes-or-no query parameter: `true` or `1`, `false`, `0` or empty (or absent).
-pub(super) fn parse_flag(name: &str, raw: Option<&str>) -> Result<bool, ApiError> {
-    match raw {
-        None | Some("" | "false" | "0") => Ok(false),
-        Some("true" | "1") => Ok(true),
-        Some(_) => Err(ApiError::invalid(format!("{name}: must be true or false"))),
-    }
-}
-
 #[utoipa::path(get, path = "/api/conversations", tag = "conversations", security(("bearer" = []), ("cookie" = [])),
     params(("q" = Option<String>, Query, description = "Substring of a group title, post title or participant name, any case"),
            ("kind" = Option<ConversationKind>, Query, description = "Only this kind"),
@@ -113,7 +104,8 @@ async fn list(
 #[utoipa::path(post, path = "/api/conversations", tag = "conversations", security(("bearer" = []), ("cookie" = [])), request_body = CreateConversation,
     responses((status = 201, description = "Created", body = Conversation),
               (status = 200, description = "The existing direct or post-linked conversation", body = Conversation),
-              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, description = "No such user or post", body = ErrorBody)))]
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, description = "No such user or post", body = ErrorBody),
+              (status = 429, description = "Over the caller's write rate (`USER_WRITE_RATE`); see Retry-After", body = ErrorBody)))]
 async fn create(
     State(state): State<AppState>,
     Auth(viewer): Auth,
@@ -145,7 +137,8 @@ async fn show(
 #[utoipa::path(put, path = "/api/conversations/{id}", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(("id" = i64, Path, description = "Conversation id")),
     request_body = RenameConversation,
     responses((status = 200, body = Conversation), (status = 400, description = "Bad title, or not a group", body = ErrorBody),
-              (status = 401, body = ErrorBody), (status = 403, description = "Not the owner or an admin", body = ErrorBody), (status = 404, body = ErrorBody)))]
+              (status = 401, body = ErrorBody), (status = 403, description = "Not the owner or an admin", body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 429, description = "Over the caller's write rate (`USER_WRITE_RATE`); see Retry-After", body = ErrorBody)))]
 async fn rename(
     State(state): State<AppState>,
     Auth(viewer): Auth,
@@ -162,7 +155,8 @@ async fn rename(
 #[utoipa::path(post, path = "/api/conversations/{id}/read", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(("id" = i64, Path, description = "Conversation id")),
     request_body = MarkRead,
     responses((status = 204, description = "Read up to `seq` (never backwards; clamped to the last message)"),
-              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 429, description = "Over the caller's write rate (`USER_WRITE_RATE`); see Retry-After", body = ErrorBody)))]
 async fn read(
     State(state): State<AppState>,
     Auth(viewer): Auth,
@@ -180,7 +174,8 @@ async fn read(
     params(("id" = i64, Path, description = "Conversation id")), request_body = AddParticipant,
     responses((status = 201, body = Conversation), (status = 400, description = "Not a group, or the group is full", body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-              (status = 409, description = "Already a participant", body = ErrorBody)))]
+              (status = 409, description = "Already a participant", body = ErrorBody),
+              (status = 429, description = "Over the caller's write rate (`USER_WRITE_RATE`); see Retry-After", body = ErrorBody)))]
 async fn add_participant(
     State(state): State<AppState>,
     Auth(viewer): Auth,
@@ -202,7 +197,8 @@ async fn add_participant(
 #[utoipa::path(put, path = "/api/conversations/{id}/participants/{user_id}", tag = "participants", security(("bearer" = []), ("cookie" = [])),
     params(("id" = i64, Path, description = "Conversation id"), ("user_id" = i64, Path, description = "The participant")), request_body = ChangeRole,
     responses((status = 200, body = Conversation), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-              (status = 403, description = "Not the owner", body = ErrorBody), (status = 404, body = ErrorBody)))]
+              (status = 403, description = "Not the owner", body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 429, description = "Over the caller's write rate (`USER_WRITE_RATE`); see Retry-After", body = ErrorBody)))]
 async fn change_role(
     State(state): State<AppState>,
     Auth(viewer): Auth,
@@ -224,7 +220,8 @@ async fn change_role(
 #[utoipa::path(delete, path = "/api/conversations/{id}/participants/{user_id}", tag = "participants", security(("bearer" = []), ("cookie" = [])),
     params(("id" = i64, Path, description = "Conversation id"), ("user_id" = i64, Path, description = "The participant; yourself to leave")),
     responses((status = 204, description = "Removed"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-              (status = 403, description = "Not allowed (the owner cannot be removed)", body = ErrorBody), (status = 404, body = ErrorBody)))]
+              (status = 403, description = "Not allowed (the owner cannot be removed)", body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 429, description = "Over the caller's write rate (`USER_WRITE_RATE`); see Retry-After", body = ErrorBody)))]
 async fn remove_participant(
     State(state): State<AppState>,
     Auth(viewer): Auth,
@@ -280,7 +277,8 @@ async fn changes(
 #[utoipa::path(post, path = "/api/conversations/{id}/typing", tag = "live", security(("bearer" = []), ("cookie" = [])),
     params(("id" = i64, Path, description = "Conversation id")), request_body = Typing,
     responses((status = 204, description = "Participants who have the conversation open are told"),
-              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 429, description = "Over the caller's write rate (`USER_WRITE_RATE`); see Retry-After", body = ErrorBody)))]
 async fn typing(
     State(state): State<AppState>,
     Auth(viewer): Auth,

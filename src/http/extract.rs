@@ -48,6 +48,15 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
     }
 }
 
+/// A yes-or-no query parameter: `true` or `1`, `false`, `0` or empty (or absent).
+pub fn parse_flag(name: &str, raw: Option<&str>) -> Result<bool, ApiError> {
+    match raw {
+        None | Some("" | "false" | "0") => Ok(false),
+        Some("true" | "1") => Ok(true),
+        Some(_) => Err(ApiError::invalid(format!("{name}: must be true or false"))),
+    }
+}
+
 /// Query parameters; rejections become `400 invalid_input` naming the parameter.
 pub struct Query<T>(pub T);
 

@@ -62,7 +62,8 @@ async fn history(
     request_body = SendMessage,
     responses((status = 201, body = Message), (status = 200, description = "This `client_id` was sent before: the first message", body = Message),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
-              (status = 409, description = "The `client_id` was used in another conversation", body = ErrorBody)))]
+              (status = 409, description = "The `client_id` was used in another conversation", body = ErrorBody),
+              (status = 429, description = "Over the caller's write rate (`USER_WRITE_RATE`); see Retry-After", body = ErrorBody)))]
 async fn send(
     State(state): State<AppState>,
     Auth(viewer): Auth,
@@ -80,7 +81,8 @@ async fn send(
     params(("id" = i64, Path, description = "Message id")), request_body = EditMessage,
     responses((status = 200, body = Message), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, description = "Not its sender", body = ErrorBody), (status = 404, body = ErrorBody),
-              (status = 409, description = "The message was deleted", body = ErrorBody)))]
+              (status = 409, description = "The message was deleted", body = ErrorBody),
+              (status = 429, description = "Over the caller's write rate (`USER_WRITE_RATE`); see Retry-After", body = ErrorBody)))]
 async fn edit(
     State(state): State<AppState>,
     Auth(viewer): Auth,
@@ -97,7 +99,8 @@ async fn edit(
 #[utoipa::path(delete, path = "/api/messages/{id}", tag = "messages", security(("bearer" = []), ("cookie" = [])),
     params(("id" = i64, Path, description = "Message id")),
     responses((status = 204, description = "Deleted (its id and seq stay)"), (status = 401, body = ErrorBody),
-              (status = 403, description = "Neither its sender nor a group owner/admin", body = ErrorBody), (status = 404, body = ErrorBody)))]
+              (status = 403, description = "Neither its sender nor a group owner/admin", body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 429, description = "Over the caller's write rate (`USER_WRITE_RATE`); see Retry-After", body = ErrorBody)))]
 async fn delete(
     State(state): State<AppState>,
     Auth(viewer): Auth,

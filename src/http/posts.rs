@@ -8,9 +8,9 @@ use chat::posts::PostFilter;
 use protocol::{CreatePost, ErrorBody, Post, PostId, PostList, UpdatePost, UserId};
 use serde::Deserialize;
 
-use super::conversations::{parse_flag, parse_limit};
+use super::conversations::parse_limit;
 use super::error::ApiError;
-use super::extract::{Auth, Json, Path, Query};
+use super::extract::{parse_flag, Auth, Json, Path, Query};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -64,7 +64,8 @@ async fn list(
 }
 
 #[utoipa::path(post, path = "/api/posts", tag = "posts", security(("bearer" = []), ("cookie" = [])), request_body = CreatePost,
-    responses((status = 201, body = Post), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    responses((status = 201, body = Post), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 429, description = "Over the caller's write rate (`USER_WRITE_RATE`); see Retry-After", body = ErrorBody)))]
 async fn create(
     State(state): State<AppState>,
     Auth(viewer): Auth,
@@ -90,7 +91,8 @@ async fn show(
 #[utoipa::path(put, path = "/api/posts/{id}", tag = "posts", security(("bearer" = []), ("cookie" = [])), params(("id" = i64, Path, description = "Post id")),
     request_body = UpdatePost,
     responses((status = 200, body = Post), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-              (status = 403, description = "Not its author", body = ErrorBody), (status = 404, body = ErrorBody)))]
+              (status = 403, description = "Not its author", body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 429, description = "Over the caller's write rate (`USER_WRITE_RATE`); see Retry-After", body = ErrorBody)))]
 async fn update(
     State(state): State<AppState>,
     Auth(viewer): Auth,

@@ -1,7 +1,8 @@
 //! `GET /api/events`: the same server → client frames as the WebSocket, as Server-Sent Events
 //! (each event is named after the frame's `event`, its data is the whole frame), for networks
 //! that block WebSockets. Clients send over REST. Such a stream cannot join conversations, so
-//! it receives typing events for all of its user's conversations.
+//! it receives typing events for all of its user's conversations; nor send `posts:watch`, so
+//! it asks for news of help requests when opened (`?posts=true`).
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -14,17 +15,33 @@ use axum::response::{IntoResponse, Response};
 use chat::live::{Connection, Frame, Queued};
 use futures::stream::{self, Stream};
 use protocol::{ErrorCode, ServerEvent};
+use serde::Deserialize;
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
 use super::Pace;
 use crate::http::error::ApiError;
+use crate::http::extract::{parse_flag, Query};
 use crate::state::AppState;
 
-pub async fn events(State(state): State<AppState>, headers: HeaderMap) -> Response {
+/// `GET /api/events` takes `posts=true` where a socket would send `posts:watch`.
+#[derive(Deserialize)]
+pub struct EventsParams {
+    posts: Option<String>,
+}
+
+pub async fn events(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(params): Query<EventsParams>,
+) -> Response {
     if let Err(e) = super::check_origin(&state, &headers) {
         return e.into_response();
     }
+    let watch_posts = match parse_flag("posts", params.posts.as_deref()) {
+        Ok(on) => on,
+        Err(e) => return e.into_response(),
+    };
     let viewer = match super::authenticate(&state, &headers).await {
         Ok(viewer) => viewer,
         Err(e) => return e.into_response(),
@@ -33,6 +50,7 @@ pub async fn events(State(state): State<AppState>, headers: HeaderMap) -> Respon
         Ok(conn) => conn,
         Err(e) => return ApiError::from(e).into_response(),
     };
+    state.chat.watch_posts(conn.id, watch_posts);
     let hello = ServerEvent::ConnectionEstablished {
         user_id: viewer.user_id,
     };

@@ -581,6 +581,14 @@ async fn handle(
             conversation_id,
             seq,
         } => chat.mark_read(me, conversation_id, seq).await.map(drop),
+        ClientEvent::WatchPosts {} => {
+            chat.watch_posts(conn, true);
+            Ok(())
+        }
+        ClientEvent::UnwatchPosts {} => {
+            chat.watch_posts(conn, false);
+            Ok(())
+        }
         ClientEvent::FetchChanges {
             conversation_id,
             after,

@@ -365,7 +365,12 @@ pub struct EventStream {
 impl TestApp {
     /// Opens `GET /api/events` as `who`; the first event must be `connection:established`.
     pub async fn events(&self, who: &Person) -> EventStream {
-        let res = self.get(who, "/api/events").await;
+        self.events_at(who, "/api/events").await
+    }
+
+    /// [`Self::events`] at `path`: `/api/events` with a query.
+    pub async fn events_at(&self, who: &Person, path: &str) -> EventStream {
+        let res = self.get(who, path).await;
         assert_eq!(res.status(), StatusCode::OK, "open the event stream");
         let kind = res.headers()["content-type"].to_str().unwrap().to_owned();
         assert!(kind.starts_with("text/event-stream"), "content type {kind}");

@@ -27,3 +27,4 @@ mod powercut;
 mod shell;
 mod startup;
 mod tokens;
+mod write_limits;

@@ -327,3 +327,72 @@ async fn a_new_title_reaches_the_conversations_about_the_request() {
         "CV review, finance"
     );
 }
+
+#[tokio::test]
+async fn who_watches_the_help_requests_hears_of_every_change_to_them() {
+    let app = live_app().await;
+    let [ann, bob, cat] = app.people(["ann", "bob", "cat"]).await;
+    // Ann watches on a socket, Cat on an event stream; Bob's socket does not watch.
+    let mut ann1 = app.connect(&ann).await;
+    ann1.send("posts:watch", json!({})).await;
+    ann1.sync().await;
+    let mut cat_stream = app.events_at(&cat, "/api/events?posts=true").await;
+    let mut bob1 = app.connect(&bob).await;
+
+    // Asked: both watchers hear of it as the list would show it.
+    let post = ask(&app, &bob, "Resume review", "Before Friday").await;
+    for heard in [
+        ann1.next_event("post:updated").await,
+        cat_stream.next_event("post:updated").await,
+    ] {
+        assert_eq!(heard["post"]["id"], post);
+        assert_eq!(heard["post"]["title"], "Resume review");
+        assert_eq!(heard["post"]["author"]["id"], bob.id);
+        assert_eq!(heard["post"]["offers"], 0);
+    }
+    // An offer of help counts.
+    let offered = app
+        .conversation(&cat, json!({"kind": "post_linked", "post_id": post}))
+        .await;
+    assert_eq!(
+        ann1.next_event("post:updated").await["post"]["offers"],
+        1,
+        "{offered}"
+    );
+    // Opening the same conversation again is no new offer.
+    app.conversation(&cat, json!({"kind": "post_linked", "post_id": post}))
+        .await;
+    // Edited, then closed.
+    let res = update(&app, &bob, post, json!({"title": "CV review"})).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let edited = ann1.next_event("post:updated").await;
+    assert_eq!(edited["post"]["title"], "CV review");
+    assert_eq!(edited["post"]["offers"], 1);
+    let res = update(&app, &bob, post, json!({"closed": true})).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(ann1.next_event("post:updated").await["post"]["closed_at"].is_string());
+    for _ in 0..3 {
+        cat_stream.next_event("post:updated").await;
+    }
+
+    // Refused changes are no news, and a connection that does not watch hears none.
+    let res = update(&app, &cat, post, json!({"closed": false})).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    ann1.assert_no("post:updated", QUIET).await;
+    bob1.assert_no("post:updated", QUIET).await;
+
+    // Unwatched: no more news.
+    ann1.send("posts:unwatch", json!({})).await;
+    ann1.sync().await;
+    let res = update(&app, &bob, post, json!({"closed": false})).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        cat_stream.next_event("post:updated").await["post"]["closed_at"],
+        Value::Null
+    );
+    ann1.assert_no("post:updated", QUIET).await;
+
+    // A bad flag is refused like the other queries' flags.
+    let res = app.get(&cat, "/api/events?posts=maybe").await;
+    assert_error(res, StatusCode::BAD_REQUEST, "invalid_input").await;
+}

@@ -63,6 +63,8 @@ impl Server {
             .env("JWT_SECRET", TEST_SECRET)
             .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
             .env("RUST_LOG", "warn")
+            // One user sends as fast as the server stores: this is about what survives.
+            .env("USER_WRITE_RATE", "0")
             .stdout(Stdio::null());
         if let Some((library, shadow)) = powercut {
             command

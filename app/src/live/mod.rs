@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use leptos::prelude::*;
 #[cfg(feature = "hydrate")]
 use protocol::ServerEvent;
-use protocol::{ClientEvent, Conversation, ConversationId, Message, UserId};
+use protocol::{ClientEvent, Conversation, ConversationId, Message, Post, PostId, UserId};
 
 use crate::messages::merge;
 
@@ -60,6 +60,10 @@ pub struct Live {
     refresh_list: Callback<()>,
     /// The browser may show notifications once the user says so: offer to ask them.
     pub may_ask_to_notify: RwSignal<bool>,
+    /// Help requests as last heard of (`post:updated`) while the user looks at them.
+    pub posts: RwSignal<HashMap<PostId, Post>>,
+    /// The help requests are on screen: the connection (and the next one) asks for their news.
+    watching_posts: StoredValue<bool>,
     /// A conversation's title as the list shows it, if the list has it.
     #[cfg(feature = "hydrate")]
     title_of: Callback<ConversationId, Option<String>>,
@@ -96,6 +100,8 @@ impl Live {
             presence: RwSignal::new(HashMap::new()),
             refresh_list,
             may_ask_to_notify: RwSignal::new(false),
+            posts: RwSignal::new(HashMap::new()),
+            watching_posts: StoredValue::new(false),
             #[cfg(feature = "hydrate")]
             title_of,
             #[cfg(feature = "hydrate")]
@@ -122,6 +128,7 @@ impl Live {
                 .set_value(Some(std::rc::Rc::new(move |path: String| {
                     navigate(&path, Default::default());
                 })));
+            notify::start_worker(move |path| self.open_path(path));
         }
         #[cfg(feature = "hydrate")]
         Effect::new(move |_| {
@@ -174,6 +181,20 @@ impl Live {
                 conversation_id: chat.id,
             });
         }
+    }
+
+    /// The help requests came on screen (`true`) or went: their news is asked for, or no
+    /// longer. What was heard before is forgotten: the page reads them afresh.
+    pub fn watch_posts(self, on: bool) {
+        // `Some`: the page is going away.
+        if self.watching_posts.try_set_value(on).is_some() {
+            return;
+        }
+        let _ = self.posts.try_update(HashMap::clear);
+        self.send(&match on {
+            true => ClientEvent::WatchPosts {},
+            false => ClientEvent::UnwatchPosts {},
+        });
     }
 
     /// Whether `user` is connected now; `then` is what the server said when the page (or the
@@ -269,6 +290,9 @@ impl Live {
             // Also the first time: the page was made before the socket was up.
             self.fetch_changes(chat, chat.version.get_untracked());
         }
+        if self.watching_posts.get_value() {
+            self.send(&ClientEvent::WatchPosts {});
+        }
         if reconnected {
             self.reconnects.update(|n| *n += 1);
             self.reload_list();
@@ -333,6 +357,11 @@ impl Live {
                         .update(|typing| typing.retain(|u| *u != user_id));
                 }
             }
+            ServerEvent::PostUpdated { post } => {
+                self.posts.update(|posts| {
+                    posts.insert(post.id, post);
+                });
+            }
             ServerEvent::UserOnline { user_id } | ServerEvent::UserOffline { user_id } => {
                 let online = matches!(event, ServerEvent::UserOnline { .. });
                 self.presence.update(|presence| {
@@ -374,17 +403,36 @@ impl Live {
             return;
         }
         let id = message.conversation_id;
-        let title = self
-            .title_of
-            .run(id)
-            .unwrap_or_else(|| "New message".to_owned());
         let body: String = message.body.chars().take(200).collect();
-        notify::show(&title, &body, &format!("conversation-{id}"), move || {
-            self.go.with_value(|go| {
-                if let Some(go) = go {
-                    go(format!("/c/{id}"));
-                }
-            });
+        let show = move |title: &str| {
+            let path = format!("/c/{id}");
+            notify::show(
+                title,
+                &body,
+                &format!("conversation-{id}"),
+                path.clone(),
+                move || {
+                    self.open_path(path);
+                },
+            );
+        };
+        match self.title_of.run(id) {
+            Some(title) => show(&title),
+            // Not in the loaded list (filtered out, further down, or new): the server names it.
+            None => leptos::task::spawn_local(async move {
+                let title = crate::conversations::conversation_title(id.0).await;
+                show(title.as_deref().unwrap_or("New message"));
+            }),
+        }
+    }
+
+    /// Goes to a path of the app (a notification was clicked), unless the page is gone.
+    #[cfg(feature = "hydrate")]
+    fn open_path(self, path: String) {
+        self.go.try_with_value(|go| {
+            if let Some(go) = go {
+                go(path);
+            }
         });
     }
 

@@ -1,10 +1,18 @@
 //! Desktop and phone notifications of new messages, through the browser's `Notification`:
 //! only once the user has allowed them (asked from a button, as browsers want a click), and only
-//! for what they cannot see (another conversation, or the page hidden).
+//! for what they cannot see (another conversation, or the page hidden). Where a page may not
+//! show one itself (Android's browsers), the service worker (`public/sw.js`) shows it, and
+//! tells the page what to open when it is clicked.
+
+use std::cell::RefCell;
+use std::rc::Rc;
 
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{Notification, NotificationOptions, NotificationPermission};
+use web_sys::{
+    MessageEvent, Notification, NotificationOptions, NotificationPermission,
+    ServiceWorkerRegistration,
+};
 
 /// Whether this browser has notifications at all (an old one, or an iPhone's page not added
 /// to its home screen, has none).
@@ -33,9 +41,51 @@ pub fn ask(answered: impl FnOnce(bool) + 'static) {
     let _ = Notification::request_permission_with_permission_callback(then.unchecked_ref());
 }
 
+/// The page's service worker container, where the browser has one (only on https or the
+/// local host).
+fn workers() -> Option<web_sys::ServiceWorkerContainer> {
+    let navigator = leptos::prelude::window().navigator();
+    js_sys::Reflect::has(&navigator, &JsValue::from_str("serviceWorker"))
+        .unwrap_or(false)
+        .then(|| navigator.service_worker())
+}
+
+/// Opens a path of the app.
+type Open = Rc<dyn Fn(String)>;
+
+thread_local! {
+    /// [`Open`] for the shell drawn last (a new one replaces it).
+    static OPEN: RefCell<Option<Open>> = RefCell::new(None);
+}
+
+/// Registers the service worker, and has `open` called with the path of a notification it
+/// says was clicked. The worker and its listener are set up once per page load; a shell drawn
+/// again only takes `open`'s place.
+pub fn start_worker(open: impl Fn(String) + 'static) {
+    let again = OPEN.with(|current| current.replace(Some(Rc::new(open))).is_some());
+    let Some(workers) = workers().filter(|_| !again) else {
+        return;
+    };
+    let _ = workers.register("/sw.js");
+    let heard = Closure::<dyn Fn(MessageEvent)>::new(move |event: MessageEvent| {
+        let path = js_sys::Reflect::get(&event.data(), &JsValue::from_str("open"))
+            .ok()
+            .and_then(|path| path.as_string())
+            .filter(|path| path.starts_with('/') && !path.starts_with("//"));
+        // Taken out first: opening may draw a shell, which replaces it.
+        if let (Some(path), Some(open)) = (path, OPEN.with(|open| open.borrow().clone())) {
+            open(path);
+        }
+    });
+    // `onmessage` rather than a listener: setting it also starts the delivery of messages.
+    workers.set_onmessage(Some(heard.as_ref().unchecked_ref()));
+    // As long as the page: the one handler.
+    heard.forget();
+}
+
 /// Shows `body` under `title`, replacing the one shown before for the same conversation
-/// (`tag`); a click brings the page to the front and runs `clicked`.
-pub fn show(title: &str, body: &str, tag: &str, clicked: impl FnOnce() + 'static) {
+/// (`tag`); a click brings the page to the front and opens `path`, through `clicked`.
+pub fn show(title: &str, body: &str, tag: &str, path: String, clicked: impl FnOnce() + 'static) {
     if !supported() || Notification::permission() != NotificationPermission::Granted {
         return;
     }
@@ -43,6 +93,9 @@ pub fn show(title: &str, body: &str, tag: &str, clicked: impl FnOnce() + 'static
     options.set_body(body);
     options.set_tag(tag);
     let Ok(notification) = Notification::new_with_options(title, &options) else {
+        // "Illegal constructor": only a service worker may show one here.
+        options.set_data(&JsValue::from_str(&path));
+        show_from_worker(title.to_owned(), options);
         return;
     };
     let shown = notification.clone();
@@ -52,4 +105,18 @@ pub fn show(title: &str, body: &str, tag: &str, clicked: impl FnOnce() + 'static
         clicked();
     });
     notification.set_onclick(Some(click.unchecked_ref()));
+}
+
+/// Has the service worker show a notification once it is ready; its click is the worker's.
+fn show_from_worker(title: String, options: NotificationOptions) {
+    let Some(ready) = workers().and_then(|workers| workers.ready().ok()) else {
+        return;
+    };
+    leptos::task::spawn_local(async move {
+        let Ok(registration) = wasm_bindgen_futures::JsFuture::from(ready).await else {
+            return;
+        };
+        let registration: ServiceWorkerRegistration = registration.unchecked_into();
+        let _ = registration.show_notification_with_options(&title, &options);
+    });
 }

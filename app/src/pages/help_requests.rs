@@ -1,13 +1,15 @@
 //! Help requests (`/posts`): ask the alumni for help, find requests (words, only the open ones
 //! or only one's own), answer one with "I can help", which opens a conversation with its author
-//! about it, and, for one's own, edit, close once helped, and reopen.
+//! about it, and, for one's own, edit, close once helped, and reopen. While the page is open,
+//! the requests shown follow their changes live, and new ones are announced.
 
 use leptos::prelude::*;
 use leptos_router::components::Form;
 use leptos_router::hooks::use_navigate;
-use protocol::{Post, PostList, UpdatePost, UserId};
+use protocol::{Post, PostId, PostList, UpdatePost, UserId};
 
 use super::pane::{alert, Pane};
+use crate::live::Live;
 use crate::posts::{help_requests, offer_help, update_help_request, AskForHelp, PostsShown};
 use crate::session::{error_text, failure_in};
 
@@ -19,7 +21,15 @@ pub type PostsResource = Resource<Result<Option<(PostsShown, PostList)>, ServerF
 type Offer = Action<i64, Result<i64, ServerFnError>>;
 
 #[component]
-pub fn HelpRequests(me: UserId, posts: PostsResource) -> impl IntoView {
+pub fn HelpRequests(me: UserId, posts: PostsResource, live: Live) -> impl IntoView {
+    live.watch_posts(true);
+    on_cleanup(move || live.watch_posts(false));
+    // Back after a lost connection: what changed meanwhile was not heard.
+    Effect::watch(
+        move || live.reconnects.get(),
+        move |_, _, _| posts.refetch(),
+        false,
+    );
     let ask = ServerAction::<AskForHelp>::new();
     let form = NodeRef::<leptos::html::Form>::new();
     Effect::new(move |_| {
@@ -56,7 +66,7 @@ pub fn HelpRequests(me: UserId, posts: PostsResource) -> impl IntoView {
                     {move || Suspend::new(async move {
                         match posts.await {
                             Ok(Some((shown, first))) => {
-                                view! { <Requests me shown first offer /> }.into_any()
+                                view! { <Requests me shown first offer live posts /> }.into_any()
                             }
                             Ok(None) => ().into_any(),
                             Err(e) => alert(Some(error_text(&e))).into_any(),
@@ -71,9 +81,34 @@ pub fn HelpRequests(me: UserId, posts: PostsResource) -> impl IntoView {
 
 /// The search, the first page of what it found and the pages "More requests" adds.
 #[component]
-fn Requests(me: UserId, shown: PostsShown, first: PostList, offer: Offer) -> impl IntoView {
+fn Requests(
+    me: UserId,
+    shown: PostsShown,
+    first: PostList,
+    offer: Offer,
+    live: Live,
+    /// Read again to show the new requests.
+    #[prop(name = "posts")]
+    reload: PostsResource,
+) -> impl IntoView {
     let PostList { posts, next_cursor } = first;
     let found_none = posts.is_empty();
+    // Requests asked since this page was read, that it would show: by others (one's own is
+    // read again at once), newer than its newest, and matching its search.
+    let newest = posts.first().map(|post| post.id);
+    let wanted = shown.clone();
+    let fresh = Memo::new(move |_| {
+        live.posts.with(|heard| {
+            heard
+                .values()
+                .filter(|post| {
+                    post.author.id != me
+                        && newest.is_none_or(|newest| post.id > newest)
+                        && listed_by(&wanted, post)
+                })
+                .count()
+        })
+    });
     let later = RwSignal::new(Vec::<Post>::new());
     let cursor = RwSignal::new(next_cursor);
     let search = shown.clone();
@@ -100,14 +135,28 @@ fn Requests(me: UserId, shown: PostsShown, first: PostList, offer: Offer) -> imp
             </select>
             <button type="submit">"Search"</button>
         </Form>
+        {move || {
+            let n = fresh.get();
+            (n > 0).then(|| {
+                let label = match n {
+                    1 => "1 new request".to_owned(),
+                    n => format!("{n} new requests"),
+                };
+                view! {
+                    <button type="button" class="fresh" on:click=move |_| reload.refetch()>
+                        {label}
+                    </button>
+                }
+            })
+        }}
         {found_none.then(|| {
             let text = if filtered { "No requests match." } else { "No help requests yet." };
             view! { <p class="empty">{text}</p> }
         })}
         <ul class="posts" aria-label="Requests">
-            {posts.into_iter().map(|post| view! { <PostItem post me offer /> }).collect_view()}
+            {posts.into_iter().map(|post| view! { <PostItem post me offer live /> }).collect_view()}
             <For each=move || later.get() key=|post| post.id let:post>
-                <PostItem post me offer />
+                <PostItem post me offer live />
             </For>
         </ul>
         {move || {
@@ -129,10 +178,21 @@ fn Requests(me: UserId, shown: PostsShown, first: PostList, offer: Offer) -> imp
 /// One request: its title, who asks, how many offered help, what they need, whether it is
 /// closed; "I can help" on someone else's open request; Edit, Close and Reopen on one's own.
 #[component]
-fn PostItem(post: Post, me: UserId, offer: Offer) -> impl IntoView {
+fn PostItem(post: Post, me: UserId, offer: Offer, live: Live) -> impl IntoView {
     let id = post.id.0;
     let mine = post.author.id == me;
     let post = RwSignal::new(post);
+    // News of it heard after it was drawn replaces it (news from before is older than it).
+    let heard = Memo::new(move |_| live.posts.with(|heard| heard.get(&PostId(id)).cloned()));
+    Effect::watch(
+        move || heard.get(),
+        move |heard, _, _| {
+            if let Some(heard) = heard {
+                post.set(heard.clone());
+            }
+        },
+        false,
+    );
     let editing = RwSignal::new(false);
     let update = Action::new(move |change: &UpdatePost| update_help_request(id, change.clone()));
     Effect::new(move |_| {
@@ -200,6 +260,22 @@ fn PostItem(post: Post, me: UserId, offer: Offer) -> impl IntoView {
             {move || alert(failure_in(update.value()))}
         </li>
     }
+}
+
+/// Whether a list read with `shown` would hold `post`, as the server searches: words in its
+/// title or body (any case), open ones only, or one's own only (`me` is never asked here: one's
+/// own are read again when asked).
+fn listed_by(shown: &PostsShown, post: &Post) -> bool {
+    let words = shown.q.trim().to_lowercase();
+    let found = words.is_empty()
+        || post.title.to_lowercase().contains(&words)
+        || post.body.to_lowercase().contains(&words);
+    let kind = match shown.show.as_str() {
+        "open" => post.closed_at.is_none(),
+        "mine" => false,
+        _ => true,
+    };
+    found && kind
 }
 
 /// How many have offered help, if anyone has.

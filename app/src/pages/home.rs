@@ -190,7 +190,7 @@ fn Shell(
                     // layout queries in a release build of the WASM.
                     {move || starting.get().then(|| view! { <NewConversation /> }.into_any())}
                     {move || {
-                        on_posts.get().then(|| view! { <HelpRequests me=my_id posts /> }.into_any())
+                        on_posts.get().then(|| view! { <HelpRequests me=my_id posts live /> }.into_any())
                     }}
                     <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                         {move || {

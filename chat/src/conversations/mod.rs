@@ -28,6 +28,7 @@ impl Chat {
         me: UserId,
         request: CreateConversation,
     ) -> Result<(Conversation, bool)> {
+        self.pace(me)?;
         let request = request.parse()?;
         // The write connection is held until the news is queued, so the hub hears of changes
         // in the order they were committed.
@@ -41,7 +42,12 @@ impl Chat {
                 true,
             ),
             NewConversation::PostLinked { post_id } => {
-                self.open_post_linked(&mut writer, me, post_id).await?
+                let opened = self.open_post_linked(&mut writer, me, post_id).await?;
+                if opened.1 {
+                    // One more offer of help.
+                    self.publish_post(post_id).await;
+                }
+                opened
             }
         };
         if created {
@@ -89,6 +95,7 @@ impl Chat {
         id: ConversationId,
         title: &str,
     ) -> Result<Conversation> {
+        self.pace(me)?;
         let title = GroupTitle::parse(title)?;
         // The write connection is held until the news is queued, so the hub hears of changes
         // in the order they were committed.

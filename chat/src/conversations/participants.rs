@@ -31,6 +31,7 @@ impl Chat {
         user: UserId,
         role: Option<Role>,
     ) -> Result<Conversation> {
+        self.pace(me)?;
         let role = role.unwrap_or(Role::Member);
         if role == Role::Owner {
             return Err(FieldError::new("role", "must be \"admin\" or \"member\"").into());
@@ -100,6 +101,7 @@ impl Chat {
         user: UserId,
         role: Role,
     ) -> Result<Conversation> {
+        self.pace(me)?;
         if role == Role::Owner {
             return Err(FieldError::new("role", "must be \"admin\" or \"member\"").into());
         }
@@ -145,6 +147,7 @@ impl Chat {
         id: ConversationId,
         user: UserId,
     ) -> Result<()> {
+        self.pace(me)?;
         // The write connection is held until the news is queued, so the hub hears of changes
         // in the order they were committed.
         let mut writer = self.db().write.acquire().await?;

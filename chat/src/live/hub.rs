@@ -165,6 +165,9 @@ struct Conn {
 struct State {
     conns: HashMap<ConnId, Conn>,
     by_user: HashMap<UserId, Vec<ConnId>>,
+    /// Connections that want news of help requests (`posts:watch`): a set of their own, so
+    /// the connections that do not (nearly all, nearly always) pay nothing for it.
+    post_watchers: HashSet<ConnId>,
 }
 
 #[derive(Default)]
@@ -225,6 +228,7 @@ impl Hub {
         let Some(conn) = state.conns.remove(&id) else {
             return false;
         };
+        state.post_watchers.remove(&id);
         match state.by_user.get_mut(&conn.user) {
             Some(devices) => {
                 devices.retain(|d| *d != id);
@@ -274,6 +278,25 @@ impl Hub {
                 conn.joined.remove(&conversation);
             }
         }
+    }
+
+    /// Starts or stops sending a connection news of help requests.
+    pub fn watch_posts(&self, id: ConnId, on: bool) {
+        let mut state = self.state();
+        if !on {
+            state.post_watchers.remove(&id);
+        } else if state.conns.contains_key(&id) {
+            state.post_watchers.insert(id);
+        }
+    }
+
+    /// Delivers to every connection watching help requests.
+    pub fn to_post_watchers(&self, event: &ServerEvent) {
+        let frame = Arc::new(Frame::new(event));
+        self.deliver(
+            |state| state.post_watchers.iter().copied().collect(),
+            &frame,
+        );
     }
 
     /// Delivers to every connection of every user in `users`.
@@ -450,6 +473,26 @@ mod tests {
         hub.to_users(&[UserId(1), UserId(2)], &event);
         assert_eq!(slow.kicked.try_recv().unwrap(), Kick::TooSlow);
         assert!(fast.kicked.try_recv().is_err());
+    }
+
+    #[test]
+    fn post_news_reaches_the_watching_connections_only() {
+        let hub = Hub::default();
+        let watcher = hub.register(UserId(1), "s1", false, 0).unwrap();
+        let other_device = hub.register(UserId(1), "s2", false, 0).unwrap();
+        let news = ServerEvent::UserOnline { user_id: UserId(9) };
+        hub.watch_posts(watcher.id, true);
+        hub.to_post_watchers(&news);
+        assert!(matches!(watcher.frames.try_recv(), Ok(Queued::Frame(_))));
+        assert!(other_device.frames.try_recv().is_err());
+        hub.watch_posts(watcher.id, false);
+        hub.to_post_watchers(&news);
+        assert!(watcher.frames.try_recv().is_err());
+        // A connection that is gone is forgotten, and one never registered is never added.
+        hub.watch_posts(other_device.id, true);
+        hub.unregister(other_device.id);
+        hub.watch_posts(other_device.id, true);
+        assert!(hub.state().post_watchers.is_empty());
     }
 
     #[test]

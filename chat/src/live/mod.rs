@@ -192,6 +192,7 @@ impl Chat {
 
     /// `me` starts or stops typing in a conversation they take part in.
     pub async fn typing(&self, me: UserId, id: ConversationId, typing: bool) -> Result<()> {
+        self.pace(me)?;
         let participants = self.participants(id).await?;
         if !participants.contains(&me) {
             return Err(crate::Error::NotFound("conversation"));

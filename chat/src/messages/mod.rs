@@ -101,6 +101,7 @@ impl Chat {
     /// Replaces a message's body; its sender only, and not once deleted.
     #[instrument(skip(self, body), fields(user_id = %me, message_id = %id))]
     pub async fn edit_message(&self, me: UserId, id: MessageId, body: &str) -> Result<Message> {
+        self.pace(me)?;
         let body = MessageBody::parse(body, self.settings().max_message_chars)?;
         // The write connection is held until the news is queued, so the hub hears of changes
         // in the order they were committed.
@@ -139,6 +140,7 @@ impl Chat {
     /// admin of the group. Deleting it again changes nothing.
     #[instrument(skip(self), fields(user_id = %me, message_id = %id))]
     pub async fn delete_message(&self, me: UserId, id: MessageId) -> Result<Option<Message>> {
+        self.pace(me)?;
         // The write connection is held until the news is queued, so the hub hears of changes
         // in the order they were committed.
         let mut writer = self.db().write.acquire().await?;
@@ -174,6 +176,7 @@ impl Chat {
     /// back. Returns the read position when it moved.
     #[instrument(skip(self), fields(user_id = %me, conversation_id = %id))]
     pub async fn mark_read(&self, me: UserId, id: ConversationId, seq: i64) -> Result<Option<i64>> {
+        self.pace(me)?;
         if seq < 0 {
             return Err(FieldError::new("seq", "must not be negative").into());
         }

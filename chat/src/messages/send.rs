@@ -66,6 +66,7 @@ impl Chat {
         id: ConversationId,
         request: SendMessage,
     ) -> Result<Sent> {
+        self.pace(me)?;
         let body = MessageBody::parse(&request.body, self.settings().max_message_chars)?;
         let client_id = request
             .client_id

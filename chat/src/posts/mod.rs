@@ -38,8 +38,12 @@ fn search_key(title: &str, body: &str) -> String {
 impl Chat {
     #[instrument(skip(self, request), fields(user_id = %me))]
     pub async fn create_post(&self, me: UserId, request: CreatePost) -> Result<Post> {
+        self.pace(me)?;
         let title = parse_post_title(&request.title)?;
         let body = parse_post_body(&request.body)?;
+        // The write connection is held until the news is queued, so watchers hear of changes
+        // in the order they were committed.
+        let mut writer = self.db().write.acquire().await?;
         let row = sqlx::query(
             "INSERT INTO posts (author_id, title, title_key, body, search_key, created_at) \
              VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
@@ -50,9 +54,32 @@ impl Chat {
         .bind(&body)
         .bind(search_key(&title, &body))
         .bind(now_ms())
-        .fetch_one(&mut *self.db().write.acquire().await?)
+        .fetch_one(&mut *writer)
         .await?;
-        self.post(PostId(row.try_get("id")?)).await
+        let post = self.post(PostId(row.try_get("id")?)).await?;
+        self.tell_post_watchers(&post);
+        drop(writer);
+        Ok(post)
+    }
+
+    /// Starts or stops sending a connection `post:updated` news.
+    pub fn watch_posts(&self, conn: crate::live::ConnId, on: bool) {
+        self.live().hub.watch_posts(conn, on);
+    }
+
+    /// Tells the connections watching help requests what a post is like now.
+    fn tell_post_watchers(&self, post: &Post) {
+        let event = protocol::ServerEvent::PostUpdated { post: post.clone() };
+        self.live().hub.to_post_watchers(&event);
+    }
+
+    /// [`Self::tell_post_watchers`] for a post committed a moment ago, read again. The change
+    /// is stored: failing to read it back only costs the watchers this news.
+    pub(crate) async fn publish_post(&self, id: PostId) {
+        match self.post(id).await {
+            Ok(post) => self.tell_post_watchers(&post),
+            Err(e) => tracing::warn!(error = %e, post_id = %id, "could not publish a post"),
+        }
     }
 
     pub async fn post(&self, id: PostId) -> Result<Post> {
@@ -112,6 +139,7 @@ impl Chat {
     /// to its participants, and in its resume record) that does not move it up the list.
     #[instrument(skip(self, change), fields(user_id = %me, post_id = %id))]
     pub async fn update_post(&self, me: UserId, id: PostId, change: UpdatePost) -> Result<Post> {
+        self.pace(me)?;
         let title = change.title.as_deref().map(parse_post_title).transpose()?;
         let body = change.body.as_deref().map(parse_post_body).transpose()?;
         // The write connection is held until the news is queued, so the hub hears of changes
@@ -178,8 +206,10 @@ impl Chat {
         for conversation in retitled_conversations {
             self.publish_conversation(conversation, None).await;
         }
+        let post = self.post(id).await?;
+        self.tell_post_watchers(&post);
         drop(writer);
-        self.post(id).await
+        Ok(post)
     }
 }
 

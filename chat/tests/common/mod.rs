@@ -41,5 +41,7 @@ pub fn settings(db: &Path) -> Settings {
         presence_grace: Duration::from_millis(100),
         typing_ttl: Duration::from_millis(500),
         max_live_per_user: 32,
+        write_rate: 0,
+        write_burst: 0,
     }
 }
