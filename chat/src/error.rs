@@ -21,7 +21,7 @@ pub enum Error {
     NotFound(&'static str),
     #[error("{0}")]
     Conflict(&'static str),
-    #[error("too many attempts, try again later")]
+    #[error("too many requests, try again later")]
     RateLimited { retry_after: Duration },
     /// The user holds as many live connections (sockets and event streams) as one may.
     #[error("too many live connections for this account: close one first")]
