@@ -66,7 +66,7 @@ pub async fn update_help_request(
 }
 
 /// "I can help": the caller's conversation with the post's author about it (the one they
-/// have, if any); answers its id.
+/// have, if any); answers its id. A form posted without JavaScript goes straight to it.
 #[server(prefix = "/rpc", endpoint = "offer_help")]
 pub async fn offer_help(post_id: i64) -> Result<i64, ServerFnError> {
     use crate::session::server;
@@ -83,5 +83,8 @@ pub async fn offer_help(post_id: i64) -> Result<i64, ServerFnError> {
         .create_conversation(me, request)
         .await
         .map_err(server::error)?;
+    if server::wants_html() {
+        leptos_axum::redirect(&format!("/c/{}", conversation.id.0));
+    }
     Ok(conversation.id.0)
 }

@@ -92,14 +92,7 @@ pub(crate) mod server {
         let Some(response) = use_context::<leptos_axum::ResponseOptions>() else {
             return;
         };
-        let wants_html = use_context::<http::request::Parts>().is_none_or(|request| {
-            request
-                .headers
-                .get(http::header::ACCEPT)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| v.contains("text/html"))
-        });
-        if wants_html {
+        if wants_html() {
             return;
         }
         if let Ok(status) = http::StatusCode::from_u16(code.status()) {
@@ -109,6 +102,18 @@ pub(crate) mod server {
             let seconds = retry_after.as_secs().max(1);
             response.insert_header(http::header::RETRY_AFTER, seconds.into());
         }
+    }
+
+    /// A form posted without JavaScript (or a page being rendered) asked: the answer is a page
+    /// or a redirect to one, not data for the app's code.
+    pub fn wants_html() -> bool {
+        use_context::<http::request::Parts>().is_none_or(|request| {
+            request
+                .headers
+                .get(http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("text/html"))
+        })
     }
 
     pub async fn client_ip(chat: &chat::Chat) -> Option<IpAddr> {

@@ -1,6 +1,6 @@
 // Help requests: one alumna asks, another answers "I can help", and they talk about it;
-// requests are searched (with and without JavaScript), paged, and edited, closed and reopened
-// by their author; the requests on screen follow their changes live.
+// requests are searched and answered (with and without JavaScript), paged, and edited, closed
+// and reopened by their author; the requests on screen follow their changes live.
 
 import { expect, test } from "@playwright/test";
 
@@ -153,15 +153,19 @@ test("help requests are searched, paged, edited, closed and reopened by their au
   await bobContext.close();
 });
 
-test("help requests are searched without JavaScript", async ({ browser }) => {
+test("help requests are searched and answered without JavaScript", async ({
+  browser,
+  request,
+}) => {
   const context = await browser.newContext({ javaScriptEnabled: false });
   const page = await context.newPage();
-  const ann = await register(page.request, "Ann");
+  await register(page.request, "Ann");
+  const bob = await register(request, "Bob");
   const tag = `t${Date.now().toString(36)}`;
   for (const title of [`${tag} first`, `${tag} second`, "unrelated"]) {
-    const created = await page.request.post("/api/posts", {
+    const created = await request.post("/api/posts", {
       data: { title, body: "Details" },
-      headers: bearer(ann.token),
+      headers: bearer(bob.token),
     });
     expect(created.status()).toBe(201);
   }
@@ -170,9 +174,15 @@ test("help requests are searched without JavaScript", async ({ browser }) => {
   await pane.getByLabel("Search requests").fill(`${tag} second`);
   await pane.getByLabel("Search requests").press("Enter");
   await expect(page).toHaveURL(/\/posts\?q=/);
-  await expect(pane.getByRole("list", { name: "Requests" }).getByRole("listitem")).toHaveText([
-    new RegExp(`${tag} second`),
-  ]);
+  const found = pane.getByRole("list", { name: "Requests" }).getByRole("listitem");
+  await expect(found).toHaveText([new RegExp(`${tag} second`)]);
+
+  // "I can help" is a form: it opens the conversation about the request, with its author.
+  await found.getByRole("button", { name: "I can help" }).click();
+  await expect(page).toHaveURL(/\/c\/\d+$/);
+  await expect(
+    page.getByRole("region", { name: `Conversation: ${tag} second · ${bob.user.display_name}` }),
+  ).toBeVisible();
   await context.close();
 });
 

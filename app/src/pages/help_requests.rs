@@ -10,7 +10,7 @@ use protocol::{Post, PostId, PostList, UpdatePost, UserId};
 
 use super::pane::{alert, Pane};
 use crate::live::Live;
-use crate::posts::{help_requests, offer_help, update_help_request, AskForHelp, PostsShown};
+use crate::posts::{help_requests, update_help_request, AskForHelp, OfferHelp, PostsShown};
 use crate::session::{error_text, failure_in};
 
 /// The first page of the requests `/posts` asks for, with what it asked (`None` elsewhere);
@@ -18,7 +18,7 @@ use crate::session::{error_text, failure_in};
 pub type PostsResource = Resource<Result<Option<(PostsShown, PostList)>, ServerFnError>>;
 
 /// "I can help" on a request: answers the conversation's id.
-type Offer = Action<i64, Result<i64, ServerFnError>>;
+type Offer = ServerAction<OfferHelp>;
 
 #[component]
 pub fn HelpRequests(me: UserId, posts: PostsResource, live: Live) -> impl IntoView {
@@ -40,7 +40,7 @@ pub fn HelpRequests(me: UserId, posts: PostsResource, live: Live) -> impl IntoVi
             posts.refetch();
         }
     });
-    let offer = Action::new(|post: &i64| offer_help(*post));
+    let offer = ServerAction::<OfferHelp>::new();
     let navigate = use_navigate();
     Effect::new(move |_| {
         if let Some(Ok(id)) = offer.value().get() {
@@ -224,13 +224,14 @@ fn PostItem(post: Post, me: UserId, offer: Offer, live: Live) -> impl IntoView {
         } else if closed() {
             ().into_any()
         } else {
+            // A form: without JavaScript it posts, and the server answers with the conversation.
             view! {
-                <button type="button" disabled=move || offer.pending().get()
-                    on:click=move |_| {
-                        offer.dispatch(id);
-                    }>
-                    "I can help"
-                </button>
+                <ActionForm action=offer attr:class="offer">
+                    <input type="hidden" name="post_id" value=id />
+                    <button type="submit" disabled=move || offer.pending().get()>
+                        "I can help"
+                    </button>
+                </ActionForm>
             }
             .into_any()
         }
