@@ -5,9 +5,10 @@
 //! Every connection has a bounded queue. A frame that does not fit means the client is not
 //! keeping up: it is disconnected rather than allowed to grow the server's memory.
 //!
-//! Presence and typing are the exception: only each one's latest state matters (is this contact
-//! online, is this person typing here), so they wait beside the queue, one entry per contact or
-//! typist, and take one slot of the queue however many there are. When a thousand members of a
+//! Presence, typing and news of help requests are the exception: only each one's latest state
+//! matters (is this contact online, is this person typing here, what does this request say), so
+//! they wait beside the queue, one entry per contact, typist or request, and take one slot of
+//! the queue however many there are. When a thousand members of a
 //! group connect at once (a server restart, a network coming back), each of them is told of up
 //! to 999 others; as frames, that overflowed the queue of any member whose phone read slower
 //! than the burst came, and the member was cut off, reconnected and made the storm bigger; a
@@ -21,7 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
-use protocol::{ConversationId, ServerEvent, UserId};
+use protocol::{ConversationId, PostId, ServerEvent, UserId};
 use tokio::sync::oneshot;
 
 /// Frames a connection may have waiting before it counts as too slow.
@@ -79,6 +80,8 @@ pub enum Queued {
 enum About {
     Presence(UserId),
     Typing(ConversationId, UserId),
+    /// A help request as it is now (`post:updated`).
+    Post(PostId),
 }
 
 /// State news not yet taken, in batches: each has its slot in the queue, in order.
@@ -290,13 +293,15 @@ impl Hub {
         }
     }
 
-    /// Delivers to every connection watching help requests.
-    pub fn to_post_watchers(&self, event: &ServerEvent) {
-        let frame = Arc::new(Frame::new(event));
-        self.deliver(
-            |state| state.post_watchers.iter().copied().collect(),
-            &frame,
-        );
+    /// Delivers news of help request `post` to every connection watching them. Only its latest
+    /// state matters, so it waits beside the queue like presence: a request edited over and
+    /// over (by a script, at its author's write rate) reaches each watcher as its latest state
+    /// at the pace of state news, not as a frame per edit.
+    pub fn to_post_watchers(&self, post: PostId, event: &ServerEvent) {
+        let frame = Arc::new(Frame::about(event, About::Post(post)));
+        let mut state = self.state();
+        let ids: Vec<ConnId> = state.post_watchers.iter().copied().collect();
+        tell_state(&mut state, ids, &frame);
     }
 
     /// Delivers to every connection of every user in `users`.
@@ -482,11 +487,17 @@ mod tests {
         let other_device = hub.register(UserId(1), "s2", false, 0).unwrap();
         let news = ServerEvent::UserOnline { user_id: UserId(9) };
         hub.watch_posts(watcher.id, true);
-        hub.to_post_watchers(&news);
-        assert!(matches!(watcher.frames.try_recv(), Ok(Queued::Frame(_))));
+        // Edited three times before the watcher reads: the latest state, once.
+        for _ in 0..3 {
+            hub.to_post_watchers(PostId(5), &news);
+        }
+        hub.to_post_watchers(PostId(6), &news);
+        assert!(matches!(watcher.frames.try_recv(), Ok(Queued::States)));
+        assert!(watcher.frames.try_recv().is_err(), "one slot");
+        assert_eq!(hub.take_states(watcher.id, 10).0.len(), 2, "one per post");
         assert!(other_device.frames.try_recv().is_err());
         hub.watch_posts(watcher.id, false);
-        hub.to_post_watchers(&news);
+        hub.to_post_watchers(PostId(5), &news);
         assert!(watcher.frames.try_recv().is_err());
         // A connection that is gone is forgotten, and one never registered is never added.
         hub.watch_posts(other_device.id, true);

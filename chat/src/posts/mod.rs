@@ -70,7 +70,7 @@ impl Chat {
     /// Tells the connections watching help requests what a post is like now.
     fn tell_post_watchers(&self, post: &Post) {
         let event = protocol::ServerEvent::PostUpdated { post: post.clone() };
-        self.live().hub.to_post_watchers(&event);
+        self.live().hub.to_post_watchers(post.id, &event);
     }
 
     /// [`Self::tell_post_watchers`] for a post committed a moment ago, read again. The change
