@@ -51,6 +51,17 @@ pub async fn ask_for_help(title: String, body: String) -> Result<Post, ServerFnE
         .map_err(server::error)
 }
 
+/// Its author closes a request once helped (`closed`), or reopens it. Form fields, so that its
+/// buttons work without JavaScript too.
+#[server(prefix = "/rpc", endpoint = "close_help_request")]
+pub async fn close_help_request(post_id: i64, closed: bool) -> Result<Post, ServerFnError> {
+    let change = protocol::UpdatePost {
+        closed: Some(closed),
+        ..protocol::UpdatePost::default()
+    };
+    update_help_request(post_id, change).await
+}
+
 /// Its author changes a request: a new title or body, or closes (`closed`) or reopens it.
 #[server(prefix = "/rpc", endpoint = "update_help_request", input = Json)]
 pub async fn update_help_request(

@@ -159,7 +159,7 @@ test("help requests are searched and answered without JavaScript", async ({
 }) => {
   const context = await browser.newContext({ javaScriptEnabled: false });
   const page = await context.newPage();
-  await register(page.request, "Ann");
+  const ann = await register(page.request, "Ann");
   const bob = await register(request, "Bob");
   const tag = `t${Date.now().toString(36)}`;
   for (const title of [`${tag} first`, `${tag} second`, "unrelated"]) {
@@ -183,6 +183,20 @@ test("help requests are searched and answered without JavaScript", async ({
   await expect(
     page.getByRole("region", { name: `Conversation: ${tag} second · ${bob.user.display_name}` }),
   ).toBeVisible();
+
+  // Her own request she closes and reopens, by forms too.
+  const created = await page.request.post("/api/posts", {
+    data: { title: `${tag} mine`, body: "Details" },
+    headers: bearer(ann.token),
+  });
+  expect(created.status()).toBe(201);
+  await page.goto(`/posts?q=${tag}+mine`);
+  const mine = pane.getByRole("list", { name: "Requests" }).getByRole("listitem");
+  await mine.getByRole("button", { name: "Close" }).click();
+  await expect(mine).toContainText("Closed");
+  await mine.getByRole("button", { name: "Reopen" }).click();
+  await expect(mine.getByRole("button", { name: "Close" })).toBeVisible();
+  await expect(mine).not.toContainText("Closed");
   await context.close();
 });
 

@@ -10,7 +10,9 @@ use protocol::{Post, PostId, PostList, UpdatePost, UserId};
 
 use super::pane::{alert, Pane};
 use crate::live::Live;
-use crate::posts::{help_requests, update_help_request, AskForHelp, OfferHelp, PostsShown};
+use crate::posts::{
+    help_requests, update_help_request, AskForHelp, CloseHelpRequest, OfferHelp, PostsShown,
+};
 use crate::session::{error_text, failure_in};
 
 /// The first page of the requests `/posts` asks for, with what it asked (`None` elsewhere);
@@ -201,13 +203,13 @@ fn PostItem(post: Post, me: UserId, offer: Offer, live: Live) -> impl IntoView {
             editing.set(false);
         }
     });
+    let close = ServerAction::<CloseHelpRequest>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(changed)) = close.value().get() {
+            post.set(changed);
+        }
+    });
     let closed = move || post.with(|post| post.closed_at.is_some());
-    let close = move |closed: bool| {
-        update.dispatch(UpdatePost {
-            closed: Some(closed),
-            ..UpdatePost::default()
-        });
-    };
     let actions = move || {
         if mine {
             view! {
@@ -215,10 +217,14 @@ fn PostItem(post: Post, me: UserId, offer: Offer, live: Live) -> impl IntoView {
                 <button type="button" class="ghost" on:click=move |_| editing.set(true)>
                     "Edit"
                 </button>
-                <button type="button" class="ghost" disabled=move || update.pending().get()
-                    on:click=move |_| close(!closed())>
-                    {move || if closed() { "Reopen" } else { "Close" }}
-                </button>
+                // A form: without JavaScript it posts, and the server sends the page back.
+                <ActionForm action=close attr:class="close">
+                    <input type="hidden" name="post_id" value=id />
+                    <input type="hidden" name="closed" value=move || (!closed()).to_string() />
+                    <button type="submit" class="ghost" disabled=move || close.pending().get()>
+                        {move || if closed() { "Reopen" } else { "Close" }}
+                    </button>
+                </ActionForm>
             }
             .into_any()
         } else if closed() {
@@ -258,7 +264,7 @@ fn PostItem(post: Post, me: UserId, offer: Offer, live: Live) -> impl IntoView {
                     .into_any()
                 }
             }}
-            {move || alert(failure_in(update.value()))}
+            {move || alert(failure_in(update.value()).or_else(|| failure_in(close.value())))}
         </li>
     }
 }
