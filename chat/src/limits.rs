@@ -9,7 +9,7 @@
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use governor::clock::{Clock, DefaultClock};
+use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use protocol::UserId;
 
@@ -21,7 +21,6 @@ const SWEEP_EVERY: Duration = Duration::from_secs(60);
 pub(crate) struct WriteLimit {
     /// `None`: no bound (a rate of 0 in the settings).
     buckets: Option<DefaultKeyedRateLimiter<UserId>>,
-    clock: DefaultClock,
 }
 
 impl WriteLimit {
@@ -30,10 +29,7 @@ impl WriteLimit {
             let burst = NonZeroU32::new(burst).unwrap_or(rate);
             RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst))
         });
-        Self {
-            buckets,
-            clock: DefaultClock::default(),
-        }
+        Self { buckets }
     }
 
     /// Takes one write from `user`'s bucket, or says when the next one will be there.
@@ -42,7 +38,7 @@ impl WriteLimit {
             return Ok(());
         };
         buckets.check_key(&user).map_err(|not_until| {
-            let wait = not_until.wait_time_from(self.clock.now());
+            let wait = not_until.wait_time_from(buckets.clock().now());
             Error::RateLimited {
                 // Retry-After counts whole seconds; a client told 0 would retry at once.
                 retry_after: wait.max(Duration::from_secs(1)),
