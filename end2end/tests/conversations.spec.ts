@@ -1,6 +1,6 @@
 import { expect, test } from "@playwright/test";
 
-import { directBetween, register, send } from "./people";
+import { directBetween, register, send, showList } from "./people";
 
 test("the list shows a conversation with its unread badge and filters by search", async ({
   page,
@@ -44,8 +44,7 @@ test("a user starts a direct conversation and a group from the web app", async (
   // Direct: find Bob by his username (its start would find earlier runs' Bobs too), choose him.
   const start = async () => {
     // On a phone the list, with its button, is behind the open conversation.
-    const back = page.getByRole("link", { name: "Back to conversations" });
-    if (await back.isVisible()) await back.click();
+    await showList(page);
     await page.getByRole("link", { name: "New conversation" }).click();
     await expect(page).toHaveURL(/\/new$/);
     return page.getByRole("region", { name: "New conversation" });
@@ -91,8 +90,7 @@ test("a user starts a direct conversation and a group from the web app", async (
   expect((await list.json()).conversations.map((c: { title: string }) => c.title)).toEqual([
     "Reunion team",
   ]);
-  const back = page.getByRole("link", { name: "Back to conversations" });
-  if (await back.isVisible()) await back.click();
+  await showList(page);
   const nav = page.getByRole("navigation", { name: "Conversations" });
   await expect(nav.getByRole("listitem")).toHaveCount(2);
   expect(sockets).toHaveLength(1);

@@ -14,13 +14,13 @@ import {
   register,
   send,
   setHidden,
+  showList,
   writesTo,
 } from "./people";
 
 /** Opens the conversation named `name` from the list (from the open one, on a phone). */
 async function pick(page: Page, name: string) {
-  const back = page.getByRole("link", { name: "Back to conversations" });
-  if (await back.isVisible()) await back.click();
+  await showList(page);
   await page
     .getByRole("navigation", { name: "Conversations" })
     .getByRole("link", { name })

@@ -5,7 +5,7 @@
 
 import { expect, test, type Page } from "@playwright/test";
 
-import { connectedChat, register, send, setHidden, writesTo } from "./people";
+import { connectedChat, register, send, setHidden, showList, writesTo } from "./people";
 
 /** Notes each notification the page shows (title, body, tag), then shows it as the browser
  * would: the real `Notification` does the work. */
@@ -81,8 +81,7 @@ test.describe("allowed", () => {
     ).toContainText("Great, see you");
 
     // A conversation the list does not hold (here filtered out) is named all the same.
-    const back = page.getByRole("link", { name: "Back to conversations" });
-    if (await back.isVisible()) await back.click();
+    await showList(page);
     const list = page.getByRole("navigation", { name: "Conversations" });
     await list.getByRole("searchbox", { name: "Search conversations" }).fill(cyd.person.user.username);
     await expect(list.getByRole("listitem")).toHaveCount(1);

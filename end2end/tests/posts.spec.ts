@@ -4,7 +4,7 @@
 
 import { expect, test } from "@playwright/test";
 
-import { bearer, bodies, inOwnBrowser, register } from "./people";
+import { bearer, bodies, inOwnBrowser, register, showList } from "./people";
 
 test("a help request is posted, answered with 'I can help', and talked about", async ({
   browser,
@@ -47,8 +47,7 @@ test("a help request is posted, answered with 'I can help', and talked about", a
   await bobChat.getByRole("textbox", { name: "Message" }).press("Enter");
 
   // Ann's list has it, live, under the request's title and Bob's name.
-  const back = page.getByRole("link", { name: "Back to conversations" });
-  if (await back.isVisible()) await back.click();
+  await showList(page);
   const item = page
     .getByRole("navigation", { name: "Conversations" })
     .getByRole("listitem")
@@ -120,8 +119,7 @@ test("help requests are searched, paged, edited, closed and reopened by their au
   await expect(mine).toContainText("Three pages now");
   await expect(mine).toContainText("edited");
   await expect(mine.getByLabel("Request title")).toHaveCount(0);
-  const back = bobPage.getByRole("link", { name: "Back to conversations" });
-  if (await back.isVisible()) await back.click();
+  await showList(bobPage);
   await expect(
     bobPage.getByRole("navigation", { name: "Conversations" }).getByRole("listitem"),
   ).toContainText([`${tag} CV review, finance`]);
