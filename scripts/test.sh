@@ -35,7 +35,10 @@ step "browser tests (Playwright, Chromium)"
 cargo leptos build --release --precompress
 e2e_data="$(mktemp -d)"
 port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+# Web Push on, to the push service the browser tests run on loopback; a key made for this run.
+vapid_key="$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
 DATABASE_URL="sqlite://$e2e_data/confab.db?mode=rwc" APP_ENV=development \
+  VAPID_PRIVATE_KEY="$vapid_key" VAPID_SUBJECT="mailto:ops@confab.example" PUSH_SERVICES="http://127.0.0.1" \
   LEPTOS_SITE_ADDR="127.0.0.1:$port" RUST_LOG=warn ./target/release/confab >"$e2e_data/server.log" 2>&1 &
 server=$!
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$e2e_data" "$logs"' EXIT

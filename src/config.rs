@@ -139,6 +139,34 @@ pub struct Config {
     /// what it queued offline, or an import, is not refused.
     #[arg(long, env = "USER_WRITE_BURST", default_value_t = 500)]
     pub user_write_burst: u32,
+
+    /// Accounts one client address may create per hour, sustained; past it, `429
+    /// rate_limited` with `Retry-After`. The machine itself (loopback) is not bounded: tests
+    /// and scripts run there; behind a proxy, `TRUST_FORWARDED_FOR` gives each client its own
+    /// address. 0: no bound.
+    #[arg(long, env = "SIGNUPS_PER_HOUR", default_value_t = 60)]
+    pub signups_per_hour: u32,
+
+    /// Accounts one address may create at once before `SIGNUPS_PER_HOUR` applies: a room of
+    /// people signing up together behind one address (an alumni event's Wi-Fi) is not refused.
+    #[arg(long, env = "SIGNUP_BURST", default_value_t = 30)]
+    pub signup_burst: u32,
+
+    /// Web Push's VAPID private key: base64url of a P-256 key's 32 bytes (`npx web-push
+    /// generate-vapid-keys` prints one). Unset: no pushes. Keep it: browsers subscribed with
+    /// its public half stop receiving pushes when it changes.
+    #[arg(long, env = "VAPID_PRIVATE_KEY", hide_env_values = true, value_parser = parse_secret)]
+    pub vapid_private_key: Option<SecretString>,
+
+    /// Who push services may contact about this server's pushes (`mailto:` or `https:`);
+    /// required with `VAPID_PRIVATE_KEY`.
+    #[arg(long, env = "VAPID_SUBJECT")]
+    pub vapid_subject: Option<String>,
+
+    /// The push services the server posts to (hosts, each with its subdomains; `http://host`
+    /// allows plain HTTP to one): a subscription elsewhere is refused.
+    #[arg(long, env = "PUSH_SERVICES", default_value = chat::push::services::KNOWN)]
+    pub push_services: String,
 }
 
 fn parse_secret(raw: &str) -> Result<SecretString, String> {
@@ -156,6 +184,8 @@ pub enum ConfigError {
     ShortSecret(usize),
     #[error("JWT_SECRET is a publicly known key; set a random one")]
     PublicSecret,
+    #[error("VAPID_PRIVATE_KEY is set without VAPID_SUBJECT (e.g. mailto:ops@example.org)")]
+    MissingVapidSubject,
 }
 
 impl Config {
@@ -190,6 +220,22 @@ impl Config {
                 Ok((SecretString::from(hex), true))
             }
         }
+    }
+
+    /// Web Push, when a VAPID key is set.
+    pub fn push(&self) -> Result<Option<chat::push::PushSettings>, ConfigError> {
+        let Some(key) = &self.vapid_private_key else {
+            return Ok(None);
+        };
+        let subject = self
+            .vapid_subject
+            .clone()
+            .ok_or(ConfigError::MissingVapidSubject)?;
+        Ok(Some(chat::push::PushSettings {
+            vapid_private_key: key.clone(),
+            subject,
+            services: chat::push::Services::parse(&self.push_services),
+        }))
     }
 
     pub fn token_ttl(&self) -> Duration {

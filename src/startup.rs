@@ -76,6 +76,9 @@ impl Application {
             max_live_per_user: config.max_live_connections_per_user,
             write_rate: config.user_write_rate,
             write_burst: config.user_write_burst,
+            signups_per_hour: config.signups_per_hour,
+            signup_burst: config.signup_burst,
+            push: config.push()?,
         };
         let chat = chat::Chat::start(&settings)
             .await

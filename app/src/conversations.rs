@@ -3,7 +3,9 @@
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
-use protocol::{Conversation, ConversationKind, ConversationList, User, UserId};
+use protocol::{Conversation, ConversationList, User};
+#[cfg(feature = "ssr")]
+use protocol::{ConversationKind, UserId};
 
 /// The caller's conversations, most recent activity first, filtered like `GET /api/conversations`.
 #[server(prefix = "/rpc", endpoint = "conversations")]
@@ -134,26 +136,5 @@ pub async fn conversation_title(id: i64) -> Result<String, ServerFnError> {
         .conversation(me, protocol::ConversationId(id))
         .await
         .map_err(server::error)?;
-    Ok(display_title(&conversation, me))
-}
-
-/// What to call a conversation in the list: a group's title, a post's title, or the other
-/// person's name.
-pub fn display_title(conversation: &Conversation, me: UserId) -> String {
-    let other = || {
-        conversation
-            .participants
-            .iter()
-            .find(|p| p.user.id != me)
-            .map(|p| p.user.display_name.clone())
-            .unwrap_or_else(|| "Just you".to_owned())
-    };
-    match conversation.kind {
-        ConversationKind::Group => conversation.title.clone().unwrap_or_default(),
-        ConversationKind::PostLinked => match &conversation.post {
-            Some(post) => format!("{} · {}", post.title, other()),
-            None => other(),
-        },
-        ConversationKind::Direct => other(),
-    }
+    Ok(conversation.title_for(me))
 }

@@ -7,6 +7,7 @@
 //! - [`conversations`]: the conversation list's server function.
 //! - [`messages`]: the chat window's server functions.
 //! - [`posts`]: help requests' server functions.
+//! - [`push`]: Web Push's key and subscriptions.
 //! - [`live`]: the socket, in the browser, and where its news goes.
 //! - [`pages`]: one module per screen.
 
@@ -20,6 +21,8 @@ pub mod messages;
 mod pages;
 /// Help-request posts' server functions.
 pub mod posts;
+/// Web Push server functions.
+pub mod push;
 /// The signed-in user and the server functions that change it.
 pub mod session;
 

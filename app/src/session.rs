@@ -48,7 +48,11 @@ pub async fn sign_up(
         password,
         email: None,
     };
-    let (_, session) = chat.register(request).await.map_err(server::error)?;
+    let client = server::client_ip(&chat).await;
+    let (_, session) = chat
+        .register(request, client)
+        .await
+        .map_err(server::error)?;
     server::start_session(&chat, &session);
     Ok(())
 }

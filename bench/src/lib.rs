@@ -27,5 +27,8 @@ pub fn settings(path: &Path) -> chat::Settings {
         // Seeding writes as fast as it can.
         write_rate: 0,
         write_burst: 0,
+        signups_per_hour: 0,
+        signup_burst: 0,
+        push: None,
     }
 }

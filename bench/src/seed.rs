@@ -112,12 +112,15 @@ pub struct Seeded {
 pub async fn seed(chat: &Chat, scale: Scale) -> Result<Seeded> {
     let started = Instant::now();
     let (focus, _session) = chat
-        .register(RegisterRequest {
-            username: FOCUS_USERNAME.to_owned(),
-            display_name: "Focus User".to_owned(),
-            password: FOCUS_PASSWORD.to_owned(),
-            email: None,
-        })
+        .register(
+            RegisterRequest {
+                username: FOCUS_USERNAME.to_owned(),
+                display_name: "Focus User".to_owned(),
+                password: FOCUS_PASSWORD.to_owned(),
+                email: None,
+            },
+            None,
+        )
         .await
         .context("registering the focus user (is the database fresh?)")?;
     // The plan numbers the other users 2..=users.

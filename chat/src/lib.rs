@@ -28,14 +28,18 @@ pub mod live;
 pub mod messages;
 /// Help-request posts.
 pub mod posts;
+/// Web Push to subscribed browsers.
+pub mod push;
 /// Connection pools and migrations.
 pub mod storage;
 /// Token, cookie and client-address helpers shared by REST handlers and server functions.
 pub mod web;
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use protocol::UserId;
 use secrecy::SecretString;
 
 pub use accounts::{Session, Viewer};
@@ -69,6 +73,13 @@ pub struct Settings {
     pub write_rate: u32,
     /// Writes one user may make at once before the sustained rate applies.
     pub write_burst: u32,
+    /// Accounts one client address may create per hour, sustained; 0: no bound. The machine
+    /// itself is not bounded ([`limits`]).
+    pub signups_per_hour: u32,
+    /// Accounts one address may create at once before the hourly rate applies.
+    pub signup_burst: u32,
+    /// Web Push; `None`: the server pushes nothing.
+    pub push: Option<push::PushSettings>,
 }
 
 /// The domain's services: cheap to clone, shared by REST handlers, sockets and server functions.
@@ -88,7 +99,11 @@ struct Inner {
     /// The queue of the writer thread that stores sends in batches (`messages::send`).
     sends: tokio::sync::mpsc::Sender<messages::SendJob>,
     /// Each user's bucket of writes.
-    writes: limits::WriteLimit,
+    writes: limits::Buckets<UserId>,
+    /// Each client address's bucket of sign-ups.
+    signups: limits::Buckets<IpAddr>,
+    /// Web Push, when set up.
+    push: Option<push::Push>,
 }
 
 impl Chat {
@@ -97,6 +112,7 @@ impl Chat {
         let (db, batches) = Db::connect(&settings.database_url).await?;
         let accounts = accounts::Accounts::new(&settings.jwt_secret, settings.token_ttl);
         let (sends, send_queue) = tokio::sync::mpsc::channel(messages::SEND_QUEUE);
+        let push = settings.push.as_ref().map(push::Push::new).transpose()?;
         let chat = Self {
             inner: Arc::new(Inner {
                 settings: settings.clone(),
@@ -105,11 +121,26 @@ impl Chat {
                 live: Arc::default(),
                 snapshots: conversations::Snapshots::new(),
                 sends,
-                writes: limits::WriteLimit::new(settings.write_rate, settings.write_burst),
+                writes: limits::Buckets::new(
+                    settings.write_rate,
+                    Duration::from_secs(1),
+                    settings.write_burst,
+                ),
+                signups: limits::Buckets::new(
+                    settings.signups_per_hour,
+                    Duration::from_secs(3600),
+                    settings.signup_burst,
+                ),
+                push,
             }),
         };
         tokio::spawn(chat.clone().expire_typing());
-        tokio::spawn(chat.clone().sweep_write_limits());
+        tokio::spawn(chat.clone().sweep_limits());
+        if chat.inner.push.is_some() {
+            let (pushes, jobs) = tokio::sync::mpsc::channel(push::QUEUE);
+            let _ = chat.live().pushes.set(pushes);
+            tokio::spawn(chat.clone().deliver_pushes(jobs));
+        }
         chat.start_writer(batches, send_queue)?;
         Ok(chat)
     }

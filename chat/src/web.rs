@@ -54,21 +54,24 @@ impl Chat {
             .to_string()
     }
 
-    /// The address to throttle by: the peer, or the first `X-Forwarded-For` hop when the
-    /// deployment says a trusted proxy sets it (otherwise anyone could forge it).
+    /// The address to throttle by: the peer, or, when the deployment says a trusted proxy sets
+    /// it, the last `X-Forwarded-For` hop: the one that proxy added. Earlier hops are whatever
+    /// the client sent (a proxy appends to the header it got), so trusting the first would let
+    /// anyone pick the address they are counted under.
     pub fn client_ip(&self, headers: &HeaderMap, peer: Option<SocketAddr>) -> Option<IpAddr> {
         if self.settings().trust_forwarded_for {
-            let forwarded = headers
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(',').next())
-                .and_then(|ip| ip.trim().parse().ok());
-            if forwarded.is_some() {
-                return forwarded;
+            if let Some(forwarded) = last_forwarded_hop(headers) {
+                return Some(forwarded);
             }
         }
         peer.map(|p| p.ip())
     }
+}
+
+/// The last address of the last `X-Forwarded-For` line (lines of one header read as one list).
+fn last_forwarded_hop(headers: &HeaderMap) -> Option<IpAddr> {
+    let line = headers.get_all("x-forwarded-for").iter().next_back()?;
+    line.to_str().ok()?.rsplit(',').next()?.trim().parse().ok()
 }
 
 #[cfg(test)]
@@ -81,6 +84,20 @@ mod tests {
             map.append(*k, v.parse().unwrap());
         }
         map
+    }
+
+    #[test]
+    fn the_forwarded_address_is_the_last_hop() {
+        let h = headers(&[("x-forwarded-for", "6.6.6.6, 203.0.113.7")]);
+        assert_eq!(last_forwarded_hop(&h), "203.0.113.7".parse().ok());
+        let h = headers(&[
+            ("x-forwarded-for", "6.6.6.6"),
+            ("x-forwarded-for", " 2001:db8::1 "),
+        ]);
+        assert_eq!(last_forwarded_hop(&h), "2001:db8::1".parse().ok());
+        let h = headers(&[("x-forwarded-for", "203.0.113.7, not an address")]);
+        assert_eq!(last_forwarded_hop(&h), None);
+        assert_eq!(last_forwarded_hop(&HeaderMap::new()), None);
     }
 
     #[test]

@@ -158,12 +158,15 @@ async fn concurrent_sends_in_one_batch_keep_their_own_outcomes() {
     let dir = tempfile::tempdir().unwrap();
     let (chat, users, group) = start(&dir).await;
     let (stranger, _) = chat
-        .register(RegisterRequest {
-            username: "dan".to_owned(),
-            display_name: "dan".to_owned(),
-            password: "password123".to_owned(),
-            email: None,
-        })
+        .register(
+            RegisterRequest {
+                username: "dan".to_owned(),
+                display_name: "dan".to_owned(),
+                password: "password123".to_owned(),
+                email: None,
+            },
+            None,
+        )
         .await
         .unwrap();
     let sends = (0..64usize).map(|i| {

@@ -112,14 +112,15 @@ export async function setHidden(page: Page, hidden: boolean) {
 }
 
 /**
- * Shows the conversation list. On a phone (narrower than the layout's 768 px) an open
- * conversation stands in its place, with a "Back to conversations" link; on a wide screen the
- * list is always beside it. Decided by the URL, not by asking whether the link is visible
- * yet, which answers at once and misses a window that has not drawn it.
+ * Shows the conversation list. On a phone (narrower than the layout's 768 px) anything open
+ * beside it (a conversation, help requests, a new conversation) stands in its place, with a
+ * "Back to conversations" link; on a wide screen the list is always there. Decided by the URL,
+ * not by asking whether the link is visible yet, which answers at once and misses a pane that
+ * has not drawn it.
  */
 export async function showList(page: Page) {
   const phone = (page.viewportSize()?.width ?? 1280) < 768;
-  if (phone && /\/c\/\d+$/.test(new URL(page.url()).pathname)) {
+  if (phone && new URL(page.url()).pathname !== "/") {
     await page.getByRole("link", { name: "Back to conversations" }).click();
   }
   await expect(page.getByRole("navigation", { name: "Conversations" })).toBeVisible();

@@ -111,6 +111,28 @@ pub struct Conversation {
     pub version: i64,
 }
 
+impl Conversation {
+    /// What to call it, as `me` sees it (the web app's list, notifications): a group's title,
+    /// a help request's title beside the other person's name, or the other person's name.
+    pub fn title_for(&self, me: UserId) -> String {
+        let other = || {
+            self.participants
+                .iter()
+                .find(|p| p.user.id != me)
+                .map(|p| p.user.display_name.clone())
+                .unwrap_or_else(|| "Just you".to_owned())
+        };
+        match self.kind {
+            ConversationKind::Group => self.title.clone().unwrap_or_default(),
+            ConversationKind::PostLinked => match &self.post {
+                Some(post) => format!("{} · {}", post.title, other()),
+                None => other(),
+            },
+            ConversationKind::Direct => other(),
+        }
+    }
+}
+
 /// `POST /api/conversations`: `kind` says which of the other fields are read. Flat rather than
 /// a tagged enum so that a bad field is named in the error (serde loses the path inside tagged
 /// enums).

@@ -6,6 +6,7 @@
 //! - [`text`]: the text rules every user-supplied string goes through.
 //! - [`accounts`]: users, sign-up/sign-in requests and the newtypes that enforce their limits.
 //! - [`conversations`], [`messages`], [`posts`]: the chat resources and their requests.
+//! - [`push`]: Web Push subscriptions and what a push carries.
 //! - [`events`]: the WebSocket / Server-Sent Events frames.
 
 /// Users and the sign-up / sign-in exchange.
@@ -20,6 +21,8 @@ pub mod events;
 pub mod messages;
 /// Help-request posts.
 pub mod posts;
+/// Web Push subscriptions and what a push carries.
+pub mod push;
 /// Trimming and control-character rules shared by names, titles and bodies.
 pub mod text;
 
@@ -38,3 +41,4 @@ pub use messages::{
     ClientMsgId, EditMessage, Message, MessageBody, MessageId, MessagePage, SendMessage,
 };
 pub use posts::{CreatePost, Post, PostId, PostList, UpdatePost};
+pub use push::{PushEndpoint, PushKey, PushKeys, PushNotification, PushSubscription};

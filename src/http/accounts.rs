@@ -26,12 +26,16 @@ pub fn router() -> Router<AppState> {
 #[utoipa::path(post, path = "/api/auth/register", tag = "accounts", request_body = RegisterRequest,
     responses((status = 201, description = "Signed up; the session cookie is set too", body = AuthResponse),
               (status = 400, description = "A field breaks a rule (named in the message)", body = ErrorBody),
-              (status = 409, description = "The username is taken", body = ErrorBody)))]
+              (status = 409, description = "The username is taken", body = ErrorBody),
+              (status = 429, description = "Too many accounts created from this address; see Retry-After", body = ErrorBody)))]
 async fn register(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     Json(req): Json<RegisterRequest>,
 ) -> Result<Response, ApiError> {
-    let (user, session) = state.chat.register(req).await?;
+    let client = state.chat.client_ip(&headers, Some(peer));
+    let (user, session) = state.chat.register(req, client).await?;
     Ok(signed_in(&state, StatusCode::CREATED, user, session))
 }
 

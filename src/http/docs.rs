@@ -48,6 +48,9 @@ use crate::state::AppState;
         super::posts::create,
         super::posts::show,
         super::posts::update,
+        super::push::key,
+        super::push::subscribe,
+        super::push::unsubscribe,
     ),
     modifiers(&Auth),
     tags(
@@ -56,6 +59,7 @@ use crate::state::AppState;
         (name = "participants", description = "Group membership and roles"),
         (name = "messages", description = "History, sending, edits, deletions"),
         (name = "posts", description = "Help requests a conversation can be about"),
+        (name = "push", description = "Web Push: new messages reach a subscribed browser with no page open (an addition)"),
         (name = "live", description = "Catching up after time away, and typing without a socket (see docs/protocol.md)"),
     )
 )]

@@ -12,6 +12,7 @@ pub mod extract;
 mod health;
 mod messages;
 mod posts;
+mod push;
 /// Security headers, origin checks and body limits.
 pub mod security;
 
@@ -49,6 +50,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .merge(conversations::router())
         .merge(messages::router())
         .merge(posts::router())
+        .merge(push::router())
         .merge(docs::router())
         .route("/events", axum::routing::get(crate::live::sse::events))
         .fallback(|| async { ApiError::not_found() })

@@ -408,3 +408,88 @@ async fn user_search_matches_prefixes_of_username_or_display_name_ignoring_case(
     assert_eq!(first["online"], false);
     assert!(first.get("password_hash").is_none() && first.get("email").is_none());
 }
+
+/// Sign-up from a client address (`X-Forwarded-For` behind a trusted proxy): REST or the web
+/// app's server function.
+async fn sign_up_from(
+    app: &TestApp,
+    forwarded: &str,
+    username: &str,
+    rpc: bool,
+) -> reqwest::Response {
+    let request = if rpc {
+        app.client
+            .post(app.url("/rpc/sign_up"))
+            .header("origin", &app.base)
+            .header("accept", "application/json")
+            .form(&[
+                ("username", username),
+                ("display_name", username),
+                ("password", "correct horse battery"),
+            ])
+    } else {
+        app.client.post(app.url("/api/auth/register")).json(&json!({
+            "username": username,
+            "display_name": username,
+            "password": "correct horse battery",
+        }))
+    };
+    request
+        .header("x-forwarded-for", forwarded)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn sign_ups_past_an_addresses_rate_are_refused_and_this_machine_is_not_bounded() {
+    let app = TestApp::spawn_with(|config| {
+        config.trust_forwarded_for = true;
+        config.signups_per_hour = 60;
+        config.signup_burst = 3;
+    })
+    .await;
+    // A burst of three from one address, one of them through the web app.
+    for (n, rpc) in [(0, false), (1, true), (2, false)] {
+        let res = sign_up_from(&app, "203.0.113.7", &format!("guest{n}"), rpc).await;
+        assert!(res.status().is_success(), "{}", res.status());
+    }
+    // The fourth waits for the next of sixty an hour, over REST and the server function alike,
+    // and a first hop the client wrote itself does not make it someone else.
+    for (forwarded, rpc) in [
+        ("203.0.113.7", false),
+        ("198.51.100.9, 203.0.113.7", false),
+        ("203.0.113.7", true),
+    ] {
+        let res = sign_up_from(&app, forwarded, "guest3", rpc).await;
+        assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS, "{forwarded}");
+        let retry_after: u64 = res.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(
+            (50..=60).contains(&retry_after),
+            "Retry-After: {retry_after}"
+        );
+        if !rpc {
+            assert_error(res, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+        }
+    }
+    // Nothing was stored: the name is free, and another address takes it.
+    let res = sign_up_from(&app, "198.51.100.9", "guest3", false).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    // An invalid sign-up is refused for what it is, and costs the address nothing.
+    for _ in 0..4 {
+        let res = sign_up_from(&app, "192.0.2.1", "x", false).await;
+        assert_error(res, StatusCode::BAD_REQUEST, "invalid_input").await;
+    }
+    for n in 0..3 {
+        let res = sign_up_from(&app, "192.0.2.1", &format!("valid{n}"), false).await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+    }
+    // This machine (no forwarded address: the peer, loopback) is not bounded.
+    for n in 0..5 {
+        app.register(&format!("local{n}")).await;
+    }
+}

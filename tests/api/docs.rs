@@ -34,6 +34,8 @@ async fn the_openapi_document_describes_every_rest_route() {
         ("/api/messages/{id}", &["put", "delete"]),
         ("/api/posts", &["get", "post"]),
         ("/api/posts/{id}", &["get"]),
+        ("/api/push/key", &["get"]),
+        ("/api/push/subscriptions", &["post", "delete"]),
     ] {
         for method in methods {
             assert!(
@@ -50,6 +52,7 @@ async fn the_openapi_document_describes_every_rest_route() {
         "Post",
         "ErrorBody",
         "CreateConversation",
+        "PushSubscription",
     ] {
         assert!(schemas.contains_key(name), "schema {name}");
     }

@@ -24,6 +24,7 @@ mod messages;
 mod participants;
 mod posts;
 mod powercut;
+mod push;
 mod shell;
 mod startup;
 mod tokens;

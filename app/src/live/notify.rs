@@ -2,16 +2,18 @@
 //! only once the user has allowed them (asked from a button, as browsers want a click), and only
 //! for what they cannot see (another conversation, or the page hidden). Where a page may not
 //! show one itself (Android's browsers), the service worker (`public/sw.js`) shows it, and
-//! tells the page what to open when it is clicked.
+//! tells the page what to open when it is clicked. Where the server pushes (Web Push), the
+//! browser is subscribed too, so messages reach it with the app closed; the worker shows those.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    MessageEvent, Notification, NotificationOptions, NotificationPermission,
-    ServiceWorkerRegistration,
+    MessageEvent, Notification, NotificationOptions, NotificationPermission, PushManager,
+    PushSubscription, PushSubscriptionOptionsInit, ServiceWorkerRegistration,
 };
 
 /// Whether this browser has notifications at all (an old one, or an iPhone's page not added
@@ -36,7 +38,11 @@ pub fn ask(answered: impl FnOnce(bool) + 'static) {
     }
     // Called once, by every browser that has notifications (older Safari takes no promise).
     let then = Closure::once_into_js(move |permission: JsValue| {
-        answered(permission.as_string().as_deref() == Some("granted"));
+        let granted = permission.as_string().as_deref() == Some("granted");
+        if granted {
+            subscribe_to_pushes();
+        }
+        answered(granted);
     });
     let _ = Notification::request_permission_with_permission_callback(then.unchecked_ref());
 }
@@ -67,6 +73,7 @@ pub fn start_worker(open: impl Fn(String) + 'static) {
         return;
     };
     let _ = workers.register("/sw.js");
+    subscribe_to_pushes();
     let heard = Closure::<dyn Fn(MessageEvent)>::new(move |event: MessageEvent| {
         let path = js_sys::Reflect::get(&event.data(), &JsValue::from_str("open"))
             .ok()
@@ -107,13 +114,66 @@ pub fn show(title: &str, body: &str, tag: &str, path: String, clicked: impl FnOn
     notification.set_onclick(Some(click.unchecked_ref()));
 }
 
+/// Once notifications are allowed, subscribes this browser to the server's pushes and tells
+/// the server: at each page load, as a subscription can change or have been dropped with a
+/// sign-out. Quietly nothing where the browser or the server has no push.
+fn subscribe_to_pushes() {
+    if !supported() || Notification::permission() != NotificationPermission::Granted {
+        return;
+    }
+    let Some(ready) = workers().and_then(|workers| workers.ready().ok()) else {
+        return;
+    };
+    leptos::task::spawn_local(async move {
+        let _ = subscribe(ready).await;
+    });
+}
+
+async fn subscribe(ready: js_sys::Promise) -> Option<()> {
+    let key = crate::push::push_key().await.ok()??;
+    let registration: ServiceWorkerRegistration =
+        JsFuture::from(ready).await.ok()?.unchecked_into();
+    let manager = registration.push_manager().ok()?;
+    let options = PushSubscriptionOptionsInit::new();
+    options.set_user_visible_only(true);
+    options.set_application_server_key_opt_str(Some(&key));
+    let subscription = match subscribe_with(&manager, &options).await {
+        Some(subscription) => subscription,
+        None => {
+            // One made with another key (the server's changed) stands in the way: replaced.
+            let old = JsFuture::from(manager.get_subscription().ok()?)
+                .await
+                .ok()?;
+            let old: PushSubscription = old.dyn_into().ok()?;
+            JsFuture::from(old.unsubscribe().ok()?).await.ok()?;
+            subscribe_with(&manager, &options).await?
+        }
+    };
+    // Its `toJSON()`: the endpoint and keys in base64url.
+    let json = js_sys::JSON::stringify(&subscription).ok()?.as_string()?;
+    let subscription: protocol::PushSubscription = serde_json::from_str(&json).ok()?;
+    let keys = subscription.keys;
+    crate::push::save_push_subscription(subscription.endpoint, keys.p256dh, keys.auth)
+        .await
+        .ok()
+}
+
+async fn subscribe_with(
+    manager: &PushManager,
+    options: &PushSubscriptionOptionsInit,
+) -> Option<JsValue> {
+    JsFuture::from(manager.subscribe_with_options(options).ok()?)
+        .await
+        .ok()
+}
+
 /// Has the service worker show a notification once it is ready; its click is the worker's.
 fn show_from_worker(title: String, options: NotificationOptions) {
     let Some(ready) = workers().and_then(|workers| workers.ready().ok()) else {
         return;
     };
     leptos::task::spawn_local(async move {
-        let Ok(registration) = wasm_bindgen_futures::JsFuture::from(ready).await else {
+        let Ok(registration) = JsFuture::from(ready).await else {
             return;
         };
         let registration: ServiceWorkerRegistration = registration.unchecked_into();

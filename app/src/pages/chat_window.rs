@@ -10,7 +10,6 @@ use protocol::{Conversation, ConversationId, ConversationKind, Message, Post, Ro
 use super::group_details::GroupDetails;
 use super::pane::alert;
 
-use crate::conversations::display_title;
 use crate::live::{Live, OpenChat};
 use crate::messages::{delete_message, edit_message, merge, older_messages, Opened, SendMessage};
 use crate::session::failure_in;
@@ -75,7 +74,7 @@ pub fn ChatWindow(
 
     // The title, who may moderate, and whether the caller is still in it follow the
     // conversation's news (a rename, a member added or removed).
-    let title = Memo::new(move |_| chat.details.with(|c| display_title(c, me.id)));
+    let title = Memo::new(move |_| chat.details.with(|c| c.title_for(me.id)));
     let my_role = Memo::new(move |_| {
         chat.details.with(|c| {
             c.participants

@@ -11,7 +11,7 @@ use protocol::{Conversation, ConversationId, ConversationKind, ConversationList,
 use super::chat_window::ChatWindow;
 use super::help_requests::{HelpRequests, PostsResource};
 use super::new_conversation::NewConversation;
-use crate::conversations::{display_title, my_conversations};
+use crate::conversations::my_conversations;
 use crate::live::Live;
 use crate::messages::{open_conversation, Opened};
 use crate::posts::{help_requests, PostsShown};
@@ -144,7 +144,7 @@ fn Shell(
     let my_id = user.id;
     // A notification is titled as the list shows its conversation.
     let title_of = Callback::new(move |id: ConversationId| {
-        listed(list, id, |conversation| display_title(conversation, my_id))
+        listed(list, id, |conversation| conversation.title_for(my_id))
     });
     let live = Live::new(my_id, Callback::new(move |()| list.refetch()), title_of);
     live.connect();
@@ -314,7 +314,7 @@ fn ConversationItem(
     open_id: Memo<Option<i64>>,
     live: Live,
 ) -> impl IntoView {
-    let title = display_title(&conversation, me);
+    let title = conversation.title_for(me);
     // A one-to-one conversation shows whether the other person is online.
     let other = (conversation.kind != ConversationKind::Group)
         .then(|| conversation.participants.iter().find(|p| p.user.id != me))

@@ -71,13 +71,20 @@ impl Accounts {
 const SEARCH_LIMIT: i64 = 20;
 
 impl Chat {
-    /// Creates an account and signs it in.
+    /// Creates an account and signs it in. `client` is the address asking, bounded in how
+    /// many accounts it creates (`None`: the server's own code, not bounded).
     #[instrument(skip_all, fields(username = %req.username))]
-    pub async fn register(&self, req: RegisterRequest) -> Result<(User, Session)> {
+    pub async fn register(
+        &self,
+        req: RegisterRequest,
+        client: Option<IpAddr>,
+    ) -> Result<(User, Session)> {
         let username = Username::parse(&req.username)?;
         let display_name = DisplayName::parse(&req.display_name)?;
         let password = Password::parse(&req.password)?;
         let email = req.email.as_deref().map(parse_email).transpose()?;
+        // Counted once the request is valid, before the hash it costs.
+        self.pace_signup(client)?;
         let hash = self.accounts().passwords.hash(password).await?;
 
         let inserted = sqlx::query(

@@ -23,6 +23,8 @@ pub struct Live {
     /// Users whose last device went; the value tells one disconnect from a later one.
     leaving: Mutex<HashMap<UserId, u64>>,
     leaving_seq: std::sync::atomic::AtomicU64,
+    /// The queue of the push task, when the server pushes (`push`).
+    pub(crate) pushes: std::sync::OnceLock<tokio::sync::mpsc::Sender<crate::push::PushJob>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -60,6 +62,34 @@ impl Live {
                 .typing_to_joined(&others, id, message.sender_id, &stop);
         }
         self.hub.to_users(audience, &event);
+        if let (ServerEvent::MessageNew { .. }, Some(pushes)) = (&event, self.pushes.get()) {
+            self.queue_push(pushes, message, audience);
+        }
+    }
+
+    /// Hands a new message to the push task, for everyone but its sender. A full queue drops
+    /// the push, never the message.
+    fn queue_push(
+        &self,
+        pushes: &tokio::sync::mpsc::Sender<crate::push::PushJob>,
+        message: &Message,
+        audience: &[UserId],
+    ) {
+        let recipients: Vec<UserId> = audience
+            .iter()
+            .copied()
+            .filter(|u| *u != message.sender_id)
+            .collect();
+        if recipients.is_empty() {
+            return;
+        }
+        let job = crate::push::PushJob {
+            message: message.clone(),
+            recipients,
+        };
+        if pushes.try_send(job).is_err() {
+            tracing::warn!("the push queue is full: a message is not pushed");
+        }
     }
 }
 

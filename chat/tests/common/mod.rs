@@ -21,7 +21,7 @@ pub async fn start(db: &Path, names: &[&str]) -> (Chat, Vec<UserId>) {
             password: "password123".to_owned(),
             email: None,
         };
-        users.push(chat.register(request).await.expect("sign-up").0.id);
+        users.push(chat.register(request, None).await.expect("sign-up").0.id);
     }
     (chat, users)
 }
@@ -43,5 +43,8 @@ pub fn settings(db: &Path) -> Settings {
         max_live_per_user: 32,
         write_rate: 0,
         write_burst: 0,
+        signups_per_hour: 0,
+        signup_burst: 0,
+        push: None,
     }
 }

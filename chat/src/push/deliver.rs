@@ -1,0 +1,202 @@
+//! The push task: each new message, encrypted for each subscription of its recipients, posted
+//! to their push services.
+
+use std::time::Duration;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use futures::StreamExt;
+use http::{HeaderValue, StatusCode, Uri};
+use protocol::{Conversation, ConversationKind, Message, PushNotification, UserId};
+use sqlx::Row;
+use tokio::sync::mpsc;
+use web_push_native::{Auth, WebPushBuilder};
+
+use super::{Push, PushJob};
+use crate::{Chat, Error, Result};
+
+/// Posts under way at once.
+const CONCURRENT: usize = 16;
+/// How long a push service keeps a push for a browser that is offline.
+const TTL: Duration = Duration::from_secs(24 * 60 * 60);
+/// Characters of a message a notification shows, as the page's own notifications do.
+const BODY_CHARS: usize = 200;
+
+struct Subscription {
+    user_id: UserId,
+    endpoint: String,
+    p256dh: String,
+    auth: String,
+}
+
+/// The notification `me` gets for `message` in `conversation`: named as their list names it,
+/// with the sender's name before the text in a group.
+fn notification(conversation: &Conversation, message: &Message, me: UserId) -> PushNotification {
+    let id = conversation.id;
+    let sender = conversation
+        .participants
+        .iter()
+        .find(|p| p.user.id == message.sender_id)
+        .map(|p| p.user.display_name.as_str());
+    let body = match (conversation.kind, sender) {
+        (ConversationKind::Group, Some(sender)) => format!("{sender}: {}", message.body),
+        _ => message.body.clone(),
+    };
+    PushNotification {
+        title: conversation.title_for(me),
+        body: body.chars().take(BODY_CHARS).collect(),
+        tag: format!("conversation-{id}"),
+        path: format!("/c/{id}"),
+    }
+}
+
+impl Chat {
+    /// Runs as long as the service: pushes each message handed to it.
+    pub(crate) async fn deliver_pushes(self, mut jobs: mpsc::Receiver<PushJob>) {
+        while let Some(job) = jobs.recv().await {
+            if let Err(e) = self.push_message(job).await {
+                tracing::warn!(error = %e, "push of a message failed");
+            }
+        }
+    }
+
+    async fn push_message(&self, job: PushJob) -> Result<()> {
+        let push = self.push()?;
+        let subscriptions = self.subscriptions_of(&job.recipients).await?;
+        let mut posts = Vec::with_capacity(subscriptions.len());
+        let mut named: Option<(UserId, Option<Vec<u8>>)> = None;
+        for subscription in subscriptions {
+            let user = subscription.user_id;
+            if named.as_ref().is_none_or(|(named, _)| *named != user) {
+                let conversation = match self.conversation(user, job.message.conversation_id).await
+                {
+                    Ok(conversation) => Some(conversation),
+                    // Taken out since: no news for them.
+                    Err(Error::NotFound(_)) => None,
+                    Err(e) => return Err(e),
+                };
+                let payload = conversation.map(|c| {
+                    serde_json::to_vec(&notification(&c, &job.message, user)).unwrap_or_default()
+                });
+                named = Some((user, payload));
+            }
+            if let Some((_, Some(payload))) = &named {
+                posts.push((subscription, payload.clone()));
+            }
+        }
+        let topic = format!("c{}", job.message.conversation_id);
+        futures::stream::iter(posts)
+            .for_each_concurrent(CONCURRENT, |(subscription, payload)| {
+                self.push_to(push, subscription, payload, &topic)
+            })
+            .await;
+        Ok(())
+    }
+
+    /// Every subscription of `users`, by user.
+    async fn subscriptions_of(&self, users: &[UserId]) -> Result<Vec<Subscription>> {
+        if users.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks = vec!["?"; users.len()].join(", ");
+        let sql = format!(
+            "SELECT user_id, endpoint, p256dh, auth FROM push_subscriptions \
+             WHERE user_id IN ({marks}) ORDER BY user_id"
+        );
+        let mut query = sqlx::query(&sql);
+        for user in users {
+            query = query.bind(user.0);
+        }
+        let rows = query
+            .fetch_all(&mut *self.db().read.acquire().await?)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Subscription {
+                    user_id: UserId(row.try_get("user_id")?),
+                    endpoint: row.try_get("endpoint")?,
+                    p256dh: row.try_get("p256dh")?,
+                    auth: row.try_get("auth")?,
+                })
+            })
+            .collect()
+    }
+
+    /// One push; a subscription its service says is gone (404, 410), or that no longer
+    /// passes the checks (the list of services changed), is forgotten.
+    async fn push_to(
+        &self,
+        push: &Push,
+        subscription: Subscription,
+        payload: Vec<u8>,
+        topic: &str,
+    ) {
+        let endpoint = subscription.endpoint.clone();
+        match self.push_once(push, subscription, payload, topic).await {
+            Ok(status) if status.is_success() => {}
+            Ok(StatusCode::NOT_FOUND | StatusCode::GONE) | Err(Error::Invalid(_)) => {
+                if let Err(e) = self.forget_subscription(&endpoint).await {
+                    tracing::warn!(error = %e, "could not forget a push subscription");
+                }
+            }
+            Ok(status) => tracing::warn!(%status, "a push service refused a push"),
+            Err(e) => tracing::warn!(error = %e, "a push did not reach its service"),
+        }
+    }
+
+    async fn push_once(
+        &self,
+        push: &Push,
+        subscription: Subscription,
+        payload: Vec<u8>,
+        topic: &str,
+    ) -> Result<StatusCode> {
+        let gone = || protocol::FieldError::new("endpoint", "no longer pushed to");
+        let endpoint: Uri = subscription.endpoint.parse().map_err(|_| gone())?;
+        if !push.services.allow(&endpoint) {
+            return Err(gone().into());
+        }
+        let key = URL_SAFE_NO_PAD
+            .decode(&subscription.p256dh)
+            .ok()
+            .and_then(|key| p256::PublicKey::from_sec1_bytes(&key).ok())
+            .ok_or_else(gone)?;
+        let auth = URL_SAFE_NO_PAD
+            .decode(&subscription.auth)
+            .ok()
+            .and_then(|auth| <[u8; 16]>::try_from(auth).ok())
+            .map(Auth::from)
+            .ok_or_else(gone)?;
+        let request = WebPushBuilder::new(endpoint.clone(), key, auth)
+            .with_valid_duration(TTL)
+            .build(payload)
+            .map_err(Error::internal)?;
+        let mut request = reqwest::Request::try_from(request).map_err(Error::internal)?;
+        let headers = request.headers_mut();
+        let authorization = push.vapid.authorization(&endpoint)?;
+        headers.insert(
+            http::header::AUTHORIZATION,
+            HeaderValue::from_str(&authorization).map_err(Error::internal)?,
+        );
+        // A chat message: delivered at once, even to a phone saving its battery.
+        headers.insert("urgency", HeaderValue::from_static("high"));
+        // One waiting push per conversation: a newer one replaces it at the push service.
+        if let Ok(topic) = HeaderValue::from_str(topic) {
+            headers.insert("topic", topic);
+        }
+        let response = push
+            .client
+            .execute(request)
+            .await
+            .map_err(Error::internal)?;
+        Ok(response.status())
+    }
+
+    async fn forget_subscription(&self, endpoint: &str) -> Result<()> {
+        sqlx::query("DELETE FROM push_subscriptions WHERE endpoint = ?")
+            .bind(endpoint)
+            .execute(&mut *self.db().write.acquire().await?)
+            .await?;
+        Ok(())
+    }
+}

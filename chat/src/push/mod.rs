@@ -1,0 +1,166 @@
+//! Web Push (RFC 8030, with payloads encrypted per RFC 8291 and signed per RFC 8292): a new
+//! message reaches its recipients' subscribed browsers (phones, mostly) even with no page of
+//! the app open. Pushes go to every subscription of every participant but the sender; the
+//! service worker shows nothing while a page of the app is on screen, as that page shows its
+//! own notifications.
+//!
+//! Best effort, off the path of sends: the announcer hands each new message to a bounded queue
+//! (full: the push is dropped, the message is not), and one task posts them to the push
+//! services, a few at a time, each with a timeout. A subscription the push service says is gone
+//! is forgotten.
+
+mod deliver;
+pub mod services;
+mod vapid;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use http::Uri;
+use protocol::{FieldError, Message, PushSubscription, UserId};
+use secrecy::SecretString;
+
+use crate::storage::now_ms;
+use crate::{Chat, Error, Result, Viewer};
+pub use services::Services;
+pub(crate) use vapid::Vapid;
+
+/// Web Push settings; without them the server pushes nothing.
+#[derive(Clone)]
+pub struct PushSettings {
+    /// The VAPID private key (base64url of the P-256 key's 32 bytes).
+    pub vapid_private_key: SecretString,
+    /// Who push services may contact: `mailto:` or `https:`.
+    pub subject: String,
+    /// The push services the server may post to.
+    pub services: Services,
+}
+
+/// Most subscriptions (browsers) one user keeps; a new one beyond it replaces their oldest.
+const MAX_PER_USER: i64 = 20;
+/// Longest endpoint taken (the push services' own are under 600 characters).
+const MAX_ENDPOINT: usize = 2048;
+/// New messages waiting to be pushed; past it, pushes are dropped.
+pub(crate) const QUEUE: usize = 4096;
+
+/// A new message for the push task: who to tell.
+pub(crate) struct PushJob {
+    pub message: Message,
+    pub recipients: Vec<UserId>,
+}
+
+/// The push side of the service: its identity, the services it may post to, and its client.
+pub(crate) struct Push {
+    vapid: Vapid,
+    services: Services,
+    client: reqwest::Client,
+}
+
+impl Push {
+    pub(crate) fn new(settings: &PushSettings) -> Result<Self> {
+        let vapid =
+            Vapid::new(&settings.vapid_private_key, &settings.subject).map_err(Error::Internal)?;
+        let client = reqwest::Client::builder()
+            // An endpoint's redirect could lead anywhere; the list is checked once, here.
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(std::time::Duration::from_secs(5))
+            .timeout(std::time::Duration::from_secs(10))
+            .user_agent("confab")
+            .build()
+            .map_err(Error::internal)?;
+        Ok(Self {
+            vapid,
+            services: settings.services.clone(),
+            client,
+        })
+    }
+}
+
+/// A subscription's fields, checked: an endpoint the server may post to, and keys that decode
+/// to a P-256 point and a 16-byte secret.
+fn check(subscription: &PushSubscription, services: &Services) -> Result<Uri> {
+    let endpoint = &subscription.endpoint;
+    let uri = (endpoint.len() <= MAX_ENDPOINT)
+        .then(|| endpoint.parse::<Uri>().ok())
+        .flatten()
+        .filter(|uri| services.allow(uri))
+        .ok_or_else(|| FieldError::new("endpoint", "is not the address of a known push service"))?;
+    let p256dh = URL_SAFE_NO_PAD
+        .decode(subscription.keys.p256dh.trim_end_matches('='))
+        .ok()
+        .filter(|key| p256::PublicKey::from_sec1_bytes(key).is_ok());
+    if p256dh.is_none() {
+        return Err(
+            FieldError::new("keys.p256dh", "is not a P-256 public key in base64url").into(),
+        );
+    }
+    let auth = URL_SAFE_NO_PAD.decode(subscription.keys.auth.trim_end_matches('='));
+    if auth.map_or(true, |auth| auth.len() != 16) {
+        return Err(FieldError::new("keys.auth", "is not 16 bytes in base64url").into());
+    }
+    Ok(uri)
+}
+
+impl Chat {
+    fn push(&self) -> Result<&Push> {
+        self.inner
+            .push
+            .as_ref()
+            .ok_or(Error::NotFound("push notifications on this server"))
+    }
+
+    /// The key browsers subscribe with; `NotFound` when this server does not push.
+    pub fn push_key(&self) -> Result<String> {
+        Ok(self.push()?.vapid.public_key().to_owned())
+    }
+
+    /// Pushes new messages to `viewer`'s browser at `subscription` until they sign out of this
+    /// session or unsubscribe. An endpoint already known (the browser signed in as someone
+    /// else) becomes theirs.
+    pub async fn subscribe_push(
+        &self,
+        viewer: &Viewer,
+        subscription: PushSubscription,
+    ) -> Result<()> {
+        self.pace(viewer.user_id)?;
+        check(&subscription, &self.push()?.services)?;
+        let mut write = self.db().write.acquire().await?;
+        sqlx::query(
+            "INSERT INTO push_subscriptions (endpoint, user_id, session_id, p256dh, auth, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (endpoint) DO UPDATE SET \
+             user_id = excluded.user_id, session_id = excluded.session_id, \
+             p256dh = excluded.p256dh, auth = excluded.auth, created_at = excluded.created_at",
+        )
+        .bind(&subscription.endpoint)
+        .bind(viewer.user_id.0)
+        .bind(&viewer.session_id)
+        .bind(subscription.keys.p256dh.trim_end_matches('='))
+        .bind(subscription.keys.auth.trim_end_matches('='))
+        .bind(now_ms())
+        .execute(&mut *write)
+        .await?;
+        sqlx::query(
+            "DELETE FROM push_subscriptions WHERE user_id = ? AND endpoint NOT IN \
+             (SELECT endpoint FROM push_subscriptions WHERE user_id = ? \
+              ORDER BY created_at DESC LIMIT ?)",
+        )
+        .bind(viewer.user_id.0)
+        .bind(viewer.user_id.0)
+        .bind(MAX_PER_USER)
+        .execute(&mut *write)
+        .await?;
+        Ok(())
+    }
+
+    /// Stops pushing to `endpoint`, if it is `viewer`'s (anyone else's is left alone, and the
+    /// answer is the same).
+    pub async fn unsubscribe_push(&self, viewer: &Viewer, endpoint: &str) -> Result<()> {
+        self.pace(viewer.user_id)?;
+        self.push()?;
+        sqlx::query("DELETE FROM push_subscriptions WHERE endpoint = ? AND user_id = ?")
+            .bind(endpoint)
+            .bind(viewer.user_id.0)
+            .execute(&mut *self.db().write.acquire().await?)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,53 @@
+//! Web Push: a browser's subscription, so new messages reach it with no page of the app open.
+//! An addition to the contract.
+
+use serde::{Deserialize, Serialize};
+
+/// `GET /api/push/key`: the server's VAPID public key, the `applicationServerKey` a browser's
+/// `pushManager.subscribe` takes (base64url of the uncompressed P-256 point, no padding).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PushKey {
+    pub public_key: String,
+}
+
+/// `POST /api/push/subscriptions`: a `PushSubscription` as the browser's `toJSON()` gives it
+/// (`expirationTime` and other fields are ignored).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PushSubscription {
+    /// The push service's URL for this browser.
+    pub endpoint: String,
+    pub keys: PushKeys,
+}
+
+/// The browser's keys for encrypting what is pushed to it (RFC 8291), base64url.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PushKeys {
+    /// Its P-256 public key (65 bytes, uncompressed).
+    pub p256dh: String,
+    /// Its authentication secret (16 bytes).
+    pub auth: String,
+}
+
+/// `DELETE /api/push/subscriptions`: the endpoint to stop pushing to.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PushEndpoint {
+    pub endpoint: String,
+}
+
+/// What a push carries, encrypted: the notification to show. The same fields as the one a page
+/// shows itself, so one replaces the other (`tag`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushNotification {
+    /// The conversation as the recipient's list names it.
+    pub title: String,
+    /// The message's start (in a group, after its sender's name).
+    pub body: String,
+    /// `conversation-{id}`: one notification per conversation.
+    pub tag: String,
+    /// The app's path to open on a click: `/c/{id}`.
+    pub path: String,
+}
