@@ -1,6 +1,7 @@
 //! The push task: each new message, encrypted for each subscription of its recipients, posted
 //! to their push services.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -17,11 +18,14 @@ use crate::{Chat, Error, Result};
 
 /// Posts under way at once.
 const CONCURRENT: usize = 16;
+/// New messages whose recipients' subscriptions are looked up together.
+const BATCH: usize = 64;
 /// How long a push service keeps a push for a browser that is offline.
 const TTL: Duration = Duration::from_secs(24 * 60 * 60);
 /// Characters of a message a notification shows, as the page's own notifications do.
 const BODY_CHARS: usize = 200;
 
+#[derive(Clone)]
 struct Subscription {
     user_id: UserId,
     endpoint: String,
@@ -51,75 +55,88 @@ fn notification(conversation: &Conversation, message: &Message, me: UserId) -> P
 }
 
 impl Chat {
-    /// Runs as long as the service: pushes each message handed to it.
+    /// Runs as long as the service: pushes the messages handed to it, in order, those waiting
+    /// together looked up at once.
     pub(crate) async fn deliver_pushes(self, mut jobs: mpsc::Receiver<PushJob>) {
-        while let Some(job) = jobs.recv().await {
-            if let Err(e) = self.push_message(job).await {
-                tracing::warn!(error = %e, "push of a message failed");
+        let mut batch = Vec::with_capacity(BATCH);
+        while jobs.recv_many(&mut batch, BATCH).await > 0 {
+            if let Err(e) = self.push_messages(&batch).await {
+                tracing::warn!(error = %e, "pushes of new messages failed");
             }
+            batch.clear();
         }
     }
 
-    async fn push_message(&self, job: PushJob) -> Result<()> {
+    async fn push_messages(&self, jobs: &[PushJob]) -> Result<()> {
         let push = self.push()?;
-        let subscriptions = self.subscriptions_of(&job.recipients).await?;
-        let mut posts = Vec::with_capacity(subscriptions.len());
-        let mut named: Option<(UserId, Option<Vec<u8>>)> = None;
-        for subscription in subscriptions {
-            let user = subscription.user_id;
-            if named.as_ref().is_none_or(|(named, _)| *named != user) {
-                let conversation = match self.conversation(user, job.message.conversation_id).await
+        let mut users: Vec<UserId> = jobs.iter().flat_map(|job| job.recipients.clone()).collect();
+        users.sort_unstable_by_key(|user| user.0);
+        users.dedup();
+        let subscriptions = self.subscriptions_of(&users).await?;
+        if subscriptions.is_empty() {
+            return Ok(());
+        }
+        for job in jobs {
+            let mut posts = Vec::new();
+            for user in &job.recipients {
+                let Some(theirs) = subscriptions.get(user) else {
+                    continue;
+                };
+                let conversation = match self.conversation(*user, job.message.conversation_id).await
                 {
-                    Ok(conversation) => Some(conversation),
+                    Ok(conversation) => conversation,
                     // Taken out since: no news for them.
-                    Err(Error::NotFound(_)) => None,
+                    Err(Error::NotFound(_)) => continue,
                     Err(e) => return Err(e),
                 };
-                let payload = conversation.map(|c| {
-                    serde_json::to_vec(&notification(&c, &job.message, user)).unwrap_or_default()
-                });
-                named = Some((user, payload));
+                let payload = serde_json::to_vec(&notification(&conversation, &job.message, *user))
+                    .map_err(Error::internal)?;
+                posts.extend(theirs.iter().map(|s| (s.clone(), payload.clone())));
             }
-            if let Some((_, Some(payload))) = &named {
-                posts.push((subscription, payload.clone()));
-            }
+            let topic = format!("c{}", job.message.conversation_id);
+            futures::stream::iter(posts)
+                .for_each_concurrent(CONCURRENT, |(subscription, payload)| {
+                    self.push_to(push, subscription, payload, &topic)
+                })
+                .await;
         }
-        let topic = format!("c{}", job.message.conversation_id);
-        futures::stream::iter(posts)
-            .for_each_concurrent(CONCURRENT, |(subscription, payload)| {
-                self.push_to(push, subscription, payload, &topic)
-            })
-            .await;
         Ok(())
     }
 
-    /// Every subscription of `users`, by user.
-    async fn subscriptions_of(&self, users: &[UserId]) -> Result<Vec<Subscription>> {
-        if users.is_empty() {
-            return Ok(Vec::new());
-        }
-        let marks = vec!["?"; users.len()].join(", ");
-        let sql = format!(
-            "SELECT user_id, endpoint, p256dh, auth FROM push_subscriptions \
-             WHERE user_id IN ({marks}) ORDER BY user_id"
-        );
-        let mut query = sqlx::query(&sql);
-        for user in users {
-            query = query.bind(user.0);
-        }
-        let rows = query
-            .fetch_all(&mut *self.db().read.acquire().await?)
-            .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(Subscription {
+    /// Every subscription of `users`, by user; asked in chunks that stay under SQLite's bound
+    /// on a statement's parameters.
+    async fn subscriptions_of(
+        &self,
+        users: &[UserId],
+    ) -> Result<HashMap<UserId, Vec<Subscription>>> {
+        let mut found: HashMap<UserId, Vec<Subscription>> = HashMap::new();
+        for chunk in users.chunks(500) {
+            let marks = vec!["?"; chunk.len()].join(", ");
+            let sql = format!(
+                "SELECT user_id, endpoint, p256dh, auth FROM push_subscriptions \
+                 WHERE user_id IN ({marks})"
+            );
+            let mut query = sqlx::query(&sql);
+            for user in chunk {
+                query = query.bind(user.0);
+            }
+            let rows = query
+                .fetch_all(&mut *self.db().read.acquire().await?)
+                .await?;
+            for row in &rows {
+                let subscription = Subscription {
                     user_id: UserId(row.try_get("user_id")?),
                     endpoint: row.try_get("endpoint")?,
                     p256dh: row.try_get("p256dh")?,
                     auth: row.try_get("auth")?,
-                })
-            })
-            .collect()
+                };
+                found
+                    .entry(subscription.user_id)
+                    .or_default()
+                    .push(subscription);
+            }
+        }
+        Ok(found)
     }
 
     /// One push; a subscription its service says is gone (404, 410), or that no longer
