@@ -19,7 +19,9 @@ use crate::{Chat, Error, Result};
 /// Posts under way at once.
 const CONCURRENT: usize = 16;
 /// New messages whose recipients' subscriptions are looked up together.
-const BATCH: usize = 64;
+const BATCH: usize = 256;
+/// How long the push task waits for more messages before looking them up.
+const GATHER: Duration = Duration::from_millis(10);
 /// How long a push service keeps a push for a browser that is offline.
 const TTL: Duration = Duration::from_secs(24 * 60 * 60);
 /// Characters of a message a notification shows, as the page's own notifications do.
@@ -60,6 +62,14 @@ impl Chat {
     pub(crate) async fn deliver_pushes(self, mut jobs: mpsc::Receiver<PushJob>) {
         let mut batch = Vec::with_capacity(BATCH);
         while jobs.recv_many(&mut batch, BATCH).await > 0 {
+            // A push takes seconds through its service anyway: a moment's wait gathers the
+            // messages that follow, so a busy server asks for subscriptions once a batch, not
+            // once a message (BENCHMARKS.md).
+            tokio::time::sleep(GATHER).await;
+            while batch.len() < BATCH {
+                let Ok(job) = jobs.try_recv() else { break };
+                batch.push(job);
+            }
             if let Err(e) = self.push_messages(&batch).await {
                 tracing::warn!(error = %e, "pushes of new messages failed");
             }
