@@ -125,16 +125,14 @@ pub async fn remove_member(id: i64, user_id: i64) -> Result<(), ServerFnError> {
         .map_err(server::error)
 }
 
-/// What the list would call one of the caller's conversations, for one the loaded list does not
+/// One of the caller's conversations, for a notification about one the loaded list does not
 /// hold (filtered out, further down, or started since it loaded).
-#[server(prefix = "/rpc", endpoint = "conversation_title")]
-pub async fn conversation_title(id: i64) -> Result<String, ServerFnError> {
+#[server(prefix = "/rpc", endpoint = "conversation_to_notify")]
+pub async fn conversation_to_notify(id: i64) -> Result<Conversation, ServerFnError> {
     use crate::session::server;
     let chat = expect_context::<chat::Chat>();
     let me = server::viewer(&chat).await?.user_id;
-    let conversation = chat
-        .conversation(me, protocol::ConversationId(id))
+    chat.conversation(me, protocol::ConversationId(id))
         .await
-        .map_err(server::error)?;
-    Ok(conversation.title_for(me))
+        .map_err(server::error)
 }

@@ -5,7 +5,7 @@
 
 import { expect, test, type Page } from "@playwright/test";
 
-import { connectedChat, register, send, setHidden, showList, writesTo } from "./people";
+import { connectedChat, groupOf, register, send, setHidden, showList, writesTo } from "./people";
 
 /** Notes each notification the page shows (title, body, tag), then shows it as the browser
  * would: the real `Notification` does the work. */
@@ -90,6 +90,14 @@ test.describe("allowed", () => {
       title: bob.person.user.display_name,
       body: "Still there?",
       tag: `conversation-${bob.id}`,
+    });
+    // In a group, its title, and the sender's name before the text (as a push has them).
+    const group = await groupOf(request, bob.person.token, "Reunion", [ann.user.id]);
+    await send(request, bob.person.token, group, "Who is coming?");
+    await expect.poll(async () => (await shown(page)).at(-1)).toEqual({
+      title: "Reunion",
+      body: `${bob.person.user.display_name}: Who is coming?`,
+      tag: `conversation-${group}`,
     });
   });
 });

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::{Conversation, ConversationKind, Message, UserId};
+
 /// `GET /api/push/key`: the server's VAPID public key, the `applicationServerKey` a browser's
 /// `pushManager.subscribe` takes (base64url of the uncompressed P-256 point, no padding).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -38,8 +40,8 @@ pub struct PushEndpoint {
     pub endpoint: String,
 }
 
-/// What a push carries, encrypted: the notification to show. The same fields as the one a page
-/// shows itself, so one replaces the other (`tag`).
+/// What a push carries, encrypted: the notification to show. The page's own notifications are
+/// made the same way, so one replaces the other (`tag`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PushNotification {
     /// The conversation as the recipient's list names it.
@@ -50,4 +52,30 @@ pub struct PushNotification {
     pub tag: String,
     /// The app's path to open on a click: `/c/{id}`.
     pub path: String,
+}
+
+impl PushNotification {
+    /// Characters of a message a notification shows.
+    pub const BODY_CHARS: usize = 200;
+
+    /// The notification `me` gets for `message` in `conversation`: named as their list names
+    /// it, with the sender's name before the text in a group.
+    pub fn of(conversation: &Conversation, message: &Message, me: UserId) -> Self {
+        let id = conversation.id;
+        let sender = conversation
+            .participants
+            .iter()
+            .find(|p| p.user.id == message.sender_id)
+            .map(|p| p.user.display_name.as_str());
+        let body = match (conversation.kind, sender) {
+            (ConversationKind::Group, Some(sender)) => format!("{sender}: {}", message.body),
+            _ => message.body.clone(),
+        };
+        Self {
+            title: conversation.title_for(me),
+            body: body.chars().take(Self::BODY_CHARS).collect(),
+            tag: format!("conversation-{id}"),
+            path: format!("/c/{id}"),
+        }
+    }
 }

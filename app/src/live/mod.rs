@@ -64,9 +64,9 @@ pub struct Live {
     pub posts: RwSignal<HashMap<PostId, Post>>,
     /// The help requests are on screen: the connection (and the next one) asks for their news.
     watching_posts: StoredValue<bool>,
-    /// A conversation's title as the list shows it, if the list has it.
+    /// A conversation as the list holds it, if it does (a notification names it so).
     #[cfg(feature = "hydrate")]
-    title_of: Callback<ConversationId, Option<String>>,
+    listed: Callback<ConversationId, Option<Conversation>>,
     /// Opens a conversation's page (the router's navigation, for a notification's click).
     #[cfg(feature = "hydrate")]
     go: StoredValue<Option<Go>, LocalStorage>,
@@ -89,10 +89,10 @@ impl Live {
     pub fn new(
         me: UserId,
         refresh_list: Callback<()>,
-        title_of: Callback<ConversationId, Option<String>>,
+        listed: Callback<ConversationId, Option<Conversation>>,
     ) -> Self {
         #[cfg(not(feature = "hydrate"))]
-        let _ = (me, title_of);
+        let _ = (me, listed);
         Self {
             connected: RwSignal::new(false),
             reconnects: RwSignal::new(0),
@@ -103,7 +103,7 @@ impl Live {
             posts: RwSignal::new(HashMap::new()),
             watching_posts: StoredValue::new(false),
             #[cfg(feature = "hydrate")]
-            title_of,
+            listed,
             #[cfg(feature = "hydrate")]
             go: StoredValue::new_local(None),
             #[cfg(feature = "hydrate")]
@@ -403,25 +403,36 @@ impl Live {
             return;
         }
         let id = message.conversation_id;
-        let body: String = message.body.chars().take(200).collect();
-        let show = move |title: &str| {
-            let path = format!("/c/{id}");
-            notify::show(
-                title,
-                &body,
-                &format!("conversation-{id}"),
-                path.clone(),
-                move || {
-                    self.open_path(path);
+        let (message, me) = (message.clone(), self.me);
+        // Made as a push's is (`PushNotification::of`), so one replaces the other.
+        let show = move |conversation: Option<Conversation>| {
+            let note = match conversation {
+                Some(conversation) => protocol::PushNotification::of(&conversation, &message, me),
+                None => protocol::PushNotification {
+                    title: "New message".to_owned(),
+                    body: message
+                        .body
+                        .chars()
+                        .take(protocol::PushNotification::BODY_CHARS)
+                        .collect(),
+                    tag: format!("conversation-{id}"),
+                    path: format!("/c/{id}"),
                 },
-            );
+            };
+            let path = note.path.clone();
+            notify::show(&note.title, &note.body, &note.tag, note.path, move || {
+                self.open_path(path);
+            });
         };
-        match self.title_of.run(id) {
-            Some(title) => show(&title),
-            // Not in the loaded list (filtered out, further down, or new): the server names it.
+        match self.listed.run(id) {
+            Some(conversation) => show(Some(conversation)),
+            // Not in the loaded list (filtered out, further down, or new): asked of the server.
             None => leptos::task::spawn_local(async move {
-                let title = crate::conversations::conversation_title(id.0).await;
-                show(title.as_deref().unwrap_or("New message"));
+                show(
+                    crate::conversations::conversation_to_notify(id.0)
+                        .await
+                        .ok(),
+                );
             }),
         }
     }

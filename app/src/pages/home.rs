@@ -142,11 +142,9 @@ fn Shell(
     let sign_out = ServerAction::<SignOut>::new();
     let name = user.display_name.clone();
     let my_id = user.id;
-    // A notification is titled as the list shows its conversation.
-    let title_of = Callback::new(move |id: ConversationId| {
-        listed(list, id, |conversation| conversation.title_for(my_id))
-    });
-    let live = Live::new(my_id, Callback::new(move |()| list.refetch()), title_of);
+    // A notification names a conversation as the list shows it.
+    let listed_one = Callback::new(move |id: ConversationId| listed(list, id, Clone::clone));
+    let live = Live::new(my_id, Callback::new(move |()| list.refetch()), listed_one);
     live.connect();
     // Opening a conversation read it: if the list still counts it unread, the list is stale.
     // (Told by the window, not read from `open` here: a resource read out here would belong

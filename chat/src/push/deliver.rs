@@ -8,7 +8,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use futures::StreamExt;
 use http::{HeaderValue, StatusCode, Uri};
-use protocol::{Conversation, ConversationKind, Message, PushNotification, UserId};
+use protocol::{PushNotification, UserId};
 use sqlx::Row;
 use tokio::sync::mpsc;
 use web_push_native::{Auth, WebPushBuilder};
@@ -24,8 +24,6 @@ const BATCH: usize = 256;
 const GATHER: Duration = Duration::from_millis(10);
 /// How long a push service keeps a push for a browser that is offline.
 const TTL: Duration = Duration::from_secs(24 * 60 * 60);
-/// Characters of a message a notification shows, as the page's own notifications do.
-const BODY_CHARS: usize = 200;
 
 #[derive(Clone)]
 struct Subscription {
@@ -33,27 +31,6 @@ struct Subscription {
     endpoint: String,
     p256dh: String,
     auth: String,
-}
-
-/// The notification `me` gets for `message` in `conversation`: named as their list names it,
-/// with the sender's name before the text in a group.
-fn notification(conversation: &Conversation, message: &Message, me: UserId) -> PushNotification {
-    let id = conversation.id;
-    let sender = conversation
-        .participants
-        .iter()
-        .find(|p| p.user.id == message.sender_id)
-        .map(|p| p.user.display_name.as_str());
-    let body = match (conversation.kind, sender) {
-        (ConversationKind::Group, Some(sender)) => format!("{sender}: {}", message.body),
-        _ => message.body.clone(),
-    };
-    PushNotification {
-        title: conversation.title_for(me),
-        body: body.chars().take(BODY_CHARS).collect(),
-        tag: format!("conversation-{id}"),
-        path: format!("/c/{id}"),
-    }
 }
 
 impl Chat {
@@ -99,8 +76,9 @@ impl Chat {
                     Err(Error::NotFound(_)) => continue,
                     Err(e) => return Err(e),
                 };
-                let payload = serde_json::to_vec(&notification(&conversation, &job.message, *user))
-                    .map_err(Error::internal)?;
+                let payload =
+                    serde_json::to_vec(&PushNotification::of(&conversation, &job.message, *user))
+                        .map_err(Error::internal)?;
                 posts.extend(theirs.iter().map(|s| (s.clone(), payload.clone())));
             }
             let topic = format!("c{}", job.message.conversation_id);
