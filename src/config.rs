@@ -186,6 +186,8 @@ pub enum ConfigError {
     PublicSecret,
     #[error("VAPID_PRIVATE_KEY is set without VAPID_SUBJECT (e.g. mailto:ops@example.org)")]
     MissingVapidSubject,
+    #[error("{0}")]
+    BadVapid(String),
 }
 
 impl Config {
@@ -231,11 +233,13 @@ impl Config {
             .vapid_subject
             .clone()
             .ok_or(ConfigError::MissingVapidSubject)?;
-        Ok(Some(chat::push::PushSettings {
+        let settings = chat::push::PushSettings {
             vapid_private_key: key.clone(),
             subject,
             services: chat::push::Services::parse(&self.push_services),
-        }))
+        };
+        settings.check().map_err(ConfigError::BadVapid)?;
+        Ok(Some(settings))
     }
 
     pub fn token_ttl(&self) -> Duration {

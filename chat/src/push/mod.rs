@@ -35,6 +35,14 @@ pub struct PushSettings {
     pub services: Services,
 }
 
+impl PushSettings {
+    /// Whether the key is a P-256 key and the subject an address, so configuration can refuse
+    /// them before anything starts.
+    pub fn check(&self) -> Result<(), String> {
+        Vapid::new(&self.vapid_private_key, &self.subject).map(drop)
+    }
+}
+
 /// Most subscriptions (browsers) one user keeps; a new one beyond it replaces their oldest.
 const MAX_PER_USER: i64 = 20;
 /// Longest endpoint taken (the push services' own are under 600 characters).
