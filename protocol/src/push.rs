@@ -56,12 +56,11 @@ pub struct PushNotification {
 
 impl PushNotification {
     /// Characters of a message a notification shows.
-    pub const BODY_CHARS: usize = 200;
+    const BODY_CHARS: usize = 200;
 
     /// The notification `me` gets for `message` in `conversation`: named as their list names
     /// it, with the sender's name before the text in a group.
     pub fn of(conversation: &Conversation, message: &Message, me: UserId) -> Self {
-        let id = conversation.id;
         let sender = conversation
             .participants
             .iter()
@@ -71,8 +70,18 @@ impl PushNotification {
             (ConversationKind::Group, Some(sender)) => format!("{sender}: {}", message.body),
             _ => message.body.clone(),
         };
+        Self::about(message, conversation.title_for(me), &body)
+    }
+
+    /// The notification for `message` when its conversation cannot be read: "New message".
+    pub fn unnamed(message: &Message) -> Self {
+        Self::about(message, "New message".to_owned(), &message.body)
+    }
+
+    fn about(message: &Message, title: String, body: &str) -> Self {
+        let id = message.conversation_id;
         Self {
-            title: conversation.title_for(me),
+            title,
             body: body.chars().take(Self::BODY_CHARS).collect(),
             tag: format!("conversation-{id}"),
             path: format!("/c/{id}"),

@@ -408,16 +408,7 @@ impl Live {
         let show = move |conversation: Option<Conversation>| {
             let note = match conversation {
                 Some(conversation) => protocol::PushNotification::of(&conversation, &message, me),
-                None => protocol::PushNotification {
-                    title: "New message".to_owned(),
-                    body: message
-                        .body
-                        .chars()
-                        .take(protocol::PushNotification::BODY_CHARS)
-                        .collect(),
-                    tag: format!("conversation-{id}"),
-                    path: format!("/c/{id}"),
-                },
+                None => protocol::PushNotification::unnamed(&message),
             };
             let path = note.path.clone();
             notify::show(&note.title, &note.body, &note.tag, note.path, move || {

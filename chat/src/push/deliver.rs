@@ -4,16 +4,14 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use futures::StreamExt;
-use http::{HeaderValue, StatusCode, Uri};
+use http::{HeaderValue, StatusCode};
 use protocol::{PushNotification, UserId};
 use sqlx::Row;
 use tokio::sync::mpsc;
-use web_push_native::{Auth, WebPushBuilder};
+use web_push_native::WebPushBuilder;
 
-use super::{Push, PushJob};
+use super::{browser_key, browser_secret, endpoint, Push, PushJob};
 use crate::{Chat, Error, Result};
 
 /// Posts under way at once.
@@ -156,22 +154,14 @@ impl Chat {
         payload: Vec<u8>,
         topic: &str,
     ) -> Result<StatusCode> {
-        let gone = || protocol::FieldError::new("endpoint", "no longer pushed to");
-        let endpoint: Uri = subscription.endpoint.parse().map_err(|_| gone())?;
-        if !push.services.allow(&endpoint) {
-            return Err(gone().into());
-        }
-        let key = URL_SAFE_NO_PAD
-            .decode(&subscription.p256dh)
-            .ok()
-            .and_then(|key| p256::PublicKey::from_sec1_bytes(&key).ok())
-            .ok_or_else(gone)?;
-        let auth = URL_SAFE_NO_PAD
-            .decode(&subscription.auth)
-            .ok()
-            .and_then(|auth| <[u8; 16]>::try_from(auth).ok())
-            .map(Auth::from)
-            .ok_or_else(gone)?;
+        // A row that no longer passes the checks (the list of services changed) is as gone.
+        let (Some(endpoint), Some(key), Some(auth)) = (
+            endpoint(&subscription.endpoint, &push.services),
+            browser_key(&subscription.p256dh),
+            browser_secret(&subscription.auth),
+        ) else {
+            return Err(protocol::FieldError::new("endpoint", "no longer pushed to").into());
+        };
         let request = WebPushBuilder::new(endpoint.clone(), key, auth)
             .with_valid_duration(TTL)
             .build(payload)

@@ -18,6 +18,7 @@ use base64::Engine;
 use http::Uri;
 use protocol::{FieldError, Message, PushSubscription, UserId};
 use secrecy::SecretString;
+use web_push_native::Auth;
 
 use crate::storage::now_ms;
 use crate::{Chat, Error, Result, Viewer};
@@ -83,29 +84,43 @@ impl Push {
     }
 }
 
-/// A subscription's fields, checked: an endpoint the server may post to, and keys that decode
-/// to a P-256 point and a 16-byte secret.
-fn check(subscription: &PushSubscription, services: &Services) -> Result<Uri> {
-    let endpoint = &subscription.endpoint;
-    let uri = (endpoint.len() <= MAX_ENDPOINT)
+/// Where the server may post for a subscription: its endpoint, if it is a known push service's.
+fn endpoint(endpoint: &str, services: &Services) -> Option<Uri> {
+    (endpoint.len() <= MAX_ENDPOINT)
         .then(|| endpoint.parse::<Uri>().ok())
         .flatten()
         .filter(|uri| services.allow(uri))
-        .ok_or_else(|| FieldError::new("endpoint", "is not the address of a known push service"))?;
-    let p256dh = URL_SAFE_NO_PAD
-        .decode(subscription.keys.p256dh.trim_end_matches('='))
-        .ok()
-        .filter(|key| p256::PublicKey::from_sec1_bytes(key).is_ok());
-    if p256dh.is_none() {
+}
+
+/// The browser's P-256 public key, from base64url (padded or not).
+fn browser_key(p256dh: &str) -> Option<p256::PublicKey> {
+    let bytes = URL_SAFE_NO_PAD.decode(p256dh.trim_end_matches('=')).ok()?;
+    p256::PublicKey::from_sec1_bytes(&bytes).ok()
+}
+
+/// The browser's 16-byte authentication secret, from base64url (padded or not).
+fn browser_secret(auth: &str) -> Option<Auth> {
+    let bytes = URL_SAFE_NO_PAD.decode(auth.trim_end_matches('=')).ok()?;
+    <[u8; 16]>::try_from(bytes).ok().map(Auth::from)
+}
+
+/// A subscription's fields, checked as every push reads them again: an endpoint the server
+/// may post to, and keys that decode to a P-256 point and a 16-byte secret.
+fn check(subscription: &PushSubscription, services: &Services) -> Result<()> {
+    if endpoint(&subscription.endpoint, services).is_none() {
+        return Err(
+            FieldError::new("endpoint", "is not the address of a known push service").into(),
+        );
+    }
+    if browser_key(&subscription.keys.p256dh).is_none() {
         return Err(
             FieldError::new("keys.p256dh", "is not a P-256 public key in base64url").into(),
         );
     }
-    let auth = URL_SAFE_NO_PAD.decode(subscription.keys.auth.trim_end_matches('='));
-    if auth.map_or(true, |auth| auth.len() != 16) {
+    if browser_secret(&subscription.keys.auth).is_none() {
         return Err(FieldError::new("keys.auth", "is not 16 bytes in base64url").into());
     }
-    Ok(uri)
+    Ok(())
 }
 
 impl Chat {
