@@ -136,3 +136,33 @@ pub async fn conversation_to_notify(id: i64) -> Result<Conversation, ServerFnErr
         .await
         .map_err(server::error)
 }
+
+/// Mutes a conversation for the caller: for `minutes`, or until they unmute. The time is the
+/// server's, so a phone's wrong clock cannot make a mute end early or late.
+#[server(prefix = "/rpc", endpoint = "mute_conversation")]
+pub async fn mute_conversation(
+    id: i64,
+    minutes: Option<u32>,
+) -> Result<Conversation, ServerFnError> {
+    use crate::session::server;
+    use chat::storage::{now_ms, rfc3339};
+    let chat = expect_context::<chat::Chat>();
+    let me = server::viewer(&chat).await?.user_id;
+    let request = protocol::MuteConversation {
+        until: minutes.map(|m| rfc3339(now_ms() + i64::from(m) * 60_000)),
+    };
+    chat.mute_conversation(me, protocol::ConversationId(id), &request)
+        .await
+        .map_err(server::error)
+}
+
+/// Ends the caller's mute of a conversation.
+#[server(prefix = "/rpc", endpoint = "unmute_conversation")]
+pub async fn unmute_conversation(id: i64) -> Result<Conversation, ServerFnError> {
+    use crate::session::server;
+    let chat = expect_context::<chat::Chat>();
+    let me = server::viewer(&chat).await?.user_id;
+    chat.unmute_conversation(me, protocol::ConversationId(id))
+        .await
+        .map_err(server::error)
+}

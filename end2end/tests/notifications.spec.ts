@@ -3,31 +3,19 @@
 // (the server names one the list does not hold); a click opens that conversation. Until they
 // are allowed, the list offers to turn them on.
 
-import { expect, test, type Page } from "@playwright/test";
+import { expect, test } from "@playwright/test";
 
-import { connectedChat, groupOf, register, send, setHidden, showList, writesTo } from "./people";
-
-/** Notes each notification the page shows (title, body, tag), then shows it as the browser
- * would: the real `Notification` does the work. */
-const NOTE_NOTIFICATIONS = `(() => {
-  const Real = window.Notification;
-  window.__shown = [];
-  function Noted(title, options) {
-    const shown = new Real(title, options);
-    window.__shown.push({ title, body: options && options.body, tag: options && options.tag });
-    window.__last = shown;
-    return shown;
-  }
-  Object.defineProperty(Noted, "permission", { get: () => Real.permission });
-  Noted.requestPermission = (answer) => Real.requestPermission(answer);
-  window.Notification = Noted;
-})()`;
-
-type Shown = { title: string; body: string; tag: string };
-
-function shown(page: Page) {
-  return page.evaluate(() => (window as unknown as { __shown: Shown[] }).__shown);
-}
+import {
+  connectedChat,
+  groupOf,
+  NOTE_NOTIFICATIONS,
+  register,
+  send,
+  setHidden,
+  showList,
+  shown,
+  writesTo,
+} from "./people";
 
 test.describe("allowed", () => {
   test.use({ permissions: ["notifications"] });

@@ -125,3 +125,26 @@ export async function showList(page: Page) {
   }
   await expect(page.getByRole("navigation", { name: "Conversations" })).toBeVisible();
 }
+
+/** Notes each notification the page shows (title, body, tag), then shows it as the browser
+ * would: the real `Notification` does the work. For `page.addInitScript`. */
+export const NOTE_NOTIFICATIONS = `(() => {
+  const Real = window.Notification;
+  window.__shown = [];
+  function Noted(title, options) {
+    const shown = new Real(title, options);
+    window.__shown.push({ title, body: options && options.body, tag: options && options.tag });
+    window.__last = shown;
+    return shown;
+  }
+  Object.defineProperty(Noted, "permission", { get: () => Real.permission });
+  Noted.requestPermission = (answer) => Real.requestPermission(answer);
+  window.Notification = Noted;
+})()`;
+
+export type Shown = { title: string; body: string; tag: string };
+
+/** The notifications a page with `NOTE_NOTIFICATIONS` has shown, oldest first. */
+export function shown(page: Page) {
+  return page.evaluate(() => (window as unknown as { __shown: Shown[] }).__shown);
+}

@@ -104,6 +104,15 @@ pub struct Conversation {
     pub last_message: Option<Message>,
     pub last_seq: i64,
     pub unread_count: i64,
+    /// An addition to the contract: the viewer muted it, so their devices show no
+    /// notification and get no push for its messages. The viewer's own, like `unread_count`:
+    /// nobody else sees it.
+    #[serde(default)]
+    pub muted: bool,
+    /// An addition to the contract: when the viewer's mute ends by itself; `null` for a mute
+    /// that lasts until they unmute, and when not muted.
+    #[serde(default)]
+    pub muted_until: Option<String>,
     pub updated_at: String,
     /// An addition to the contract: the number of the conversation's latest change (messages,
     /// edits, deletions, receipts, membership). A client that holds it can ask for what
@@ -131,6 +140,15 @@ impl Conversation {
             ConversationKind::Direct => other(),
         }
     }
+}
+
+/// `PUT /api/conversations/:id/mute`, an addition to the contract: mutes the conversation for
+/// the caller until `until` (RFC 3339, in the future), or with no `until` until they unmute.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MuteConversation {
+    #[serde(default)]
+    pub until: Option<String>,
 }
 
 /// `POST /api/conversations`: `kind` says which of the other fields are read. Flat rather than

@@ -160,6 +160,15 @@ pub enum ServerEvent {
     /// too, showing them gone.
     #[serde(rename = "conversation:updated")]
     ConversationUpdated { conversation: Conversation },
+    /// The user muted or unmuted a conversation: to every connection of theirs, so their other
+    /// devices follow at once (nobody else hears of it). News only, in no change record: the
+    /// list (`muted`, `muted_until`) tells a client that was away. An addition to the contract.
+    #[serde(rename = "conversation:muted")]
+    ConversationMuted {
+        conversation_id: ConversationId,
+        muted: bool,
+        muted_until: Option<String>,
+    },
     /// A help request was asked, edited, closed or reopened, or someone offered help (its
     /// `offers` grew): to the connections watching help requests (`posts:watch`). News only,
     /// not in any change record: a client that was away reads `GET /api/posts` again.
@@ -199,6 +208,7 @@ impl ServerEvent {
             Self::UserOnline { .. } => "user:online",
             Self::UserOffline { .. } => "user:offline",
             Self::ConversationUpdated { .. } => "conversation:updated",
+            Self::ConversationMuted { .. } => "conversation:muted",
             Self::PostUpdated { .. } => "post:updated",
             Self::ChangesPage { .. } => "changes:page",
             Self::Error { .. } => "error",

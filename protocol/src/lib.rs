@@ -32,8 +32,8 @@ pub use accounts::{
 };
 pub use conversations::{
     AddParticipant, ChangeRole, Conversation, ConversationId, ConversationKind, ConversationList,
-    CreateConversation, GroupTitle, MarkRead, NewConversation, Participant, PostRef,
-    RenameConversation, Role,
+    CreateConversation, GroupTitle, MarkRead, MuteConversation, NewConversation, Participant,
+    PostRef, RenameConversation, Role,
 };
 pub use error::{ErrorBody, ErrorCode, ErrorDetail, FieldError};
 pub use events::{ChangeEntry, ChangePage, ClientEvent, FrameError, ServerEvent, Typing};

@@ -1,5 +1,6 @@
-//! `/api/conversations…`: the conversation list, one conversation, renaming, participants and
-//! read state. Every handler is a thin call into `chat`; authorization lives there.
+//! `/api/conversations…`: the conversation list, one conversation, renaming, muting,
+//! participants and read state. Every handler is a thin call into `chat`; authorization lives
+//! there.
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -9,8 +10,8 @@ use axum::Router;
 use chat::conversations::ListQuery;
 use protocol::{
     AddParticipant, ChangePage, ChangeRole, Conversation, ConversationId, ConversationKind,
-    ConversationList, CreateConversation, ErrorBody, FieldError, MarkRead, RenameConversation,
-    Typing, UserId,
+    ConversationList, CreateConversation, ErrorBody, FieldError, MarkRead, MuteConversation,
+    RenameConversation, Typing, UserId,
 };
 use serde::Deserialize;
 
@@ -23,6 +24,7 @@ pub fn router() -> Router<AppState> {
         .route("/conversations", get(list).post(create))
         .route("/conversations/{id}", get(show).put(rename))
         .route("/conversations/{id}/read", post(read))
+        .route("/conversations/{id}/mute", put(mute).delete(unmute))
         .route("/conversations/{id}/changes", get(changes))
         .route("/conversations/{id}/typing", post(typing))
         .route("/conversations/{id}/participants", post(add_participant))
@@ -168,6 +170,40 @@ async fn read(
         .mark_read(viewer.user_id, ConversationId(id), request.seq)
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(put, path = "/api/conversations/{id}/mute", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(("id" = i64, Path, description = "Conversation id")),
+    request_body = MuteConversation,
+    responses((status = 200, description = "Muted for the caller alone: no notifications or pushes of its messages on their devices until `until`, or without it until unmuted", body = Conversation),
+              (status = 400, description = "`until` not an RFC 3339 time in the future", body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 429, description = "Over the caller's write rate (`USER_WRITE_RATE`); see Retry-After", body = ErrorBody)))]
+async fn mute(
+    State(state): State<AppState>,
+    Auth(viewer): Auth,
+    Path(id): Path<i64>,
+    Json(request): Json<MuteConversation>,
+) -> Result<axum::Json<Conversation>, ApiError> {
+    let conversation = state
+        .chat
+        .mute_conversation(viewer.user_id, ConversationId(id), &request)
+        .await?;
+    Ok(axum::Json(conversation))
+}
+
+#[utoipa::path(delete, path = "/api/conversations/{id}/mute", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(("id" = i64, Path, description = "Conversation id")),
+    responses((status = 200, description = "Not muted any more (or never was)", body = Conversation),
+              (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 429, description = "Over the caller's write rate (`USER_WRITE_RATE`); see Retry-After", body = ErrorBody)))]
+async fn unmute(
+    State(state): State<AppState>,
+    Auth(viewer): Auth,
+    Path(id): Path<i64>,
+) -> Result<axum::Json<Conversation>, ApiError> {
+    let conversation = state
+        .chat
+        .unmute_conversation(viewer.user_id, ConversationId(id))
+        .await?;
+    Ok(axum::Json(conversation))
 }
 
 #[utoipa::path(post, path = "/api/conversations/{id}/participants", tag = "participants", security(("bearer" = []), ("cookie" = [])),

@@ -35,6 +35,8 @@ use crate::state::AppState;
         super::conversations::show,
         super::conversations::rename,
         super::conversations::read,
+        super::conversations::mute,
+        super::conversations::unmute,
         super::conversations::add_participant,
         super::conversations::change_role,
         super::conversations::remove_participant,

@@ -21,6 +21,7 @@ mod live_resume;
 mod live_sse;
 mod live_stress;
 mod messages;
+mod mute;
 mod participants;
 mod posts;
 mod powercut;

@@ -2,11 +2,14 @@
 //! service: the tests' own, on loopback, which checks each push's VAPID signature and decrypts
 //! it as the subscribed browser would.
 
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::Path;
 use axum::http::HeaderMap;
+use axum::response::IntoResponse;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use reqwest::{Method, StatusCode};
@@ -20,37 +23,49 @@ use crate::helpers::{assert_error, Person, TestApp};
 const SUBJECT: &str = "mailto:ops@confab.example";
 
 /// What the push service was sent: to which browser, with which headers.
-struct Pushed {
+pub struct Pushed {
     browser: String,
     headers: HeaderMap,
     body: Vec<u8>,
 }
 
 /// A push service on loopback. A browser whose name starts with `gone` is answered `410 Gone`,
-/// as a push service answers for a subscription that ended.
-struct PushService {
+/// as a push service answers for a subscription that ended; one whose name starts with `busy`
+/// is answered `429` with `Retry-After: 1` the first time, as a service under load answers;
+/// one whose name starts with `down` always `503` with `Retry-After: 0`.
+pub struct PushService {
     base: String,
-    pushes: mpsc::UnboundedReceiver<Pushed>,
+    pub pushes: mpsc::UnboundedReceiver<Pushed>,
 }
 
 impl PushService {
-    async fn start() -> Self {
+    pub async fn start() -> Self {
         let (tell, pushes) = mpsc::unbounded_channel();
+        let refused = Arc::new(Mutex::new(HashSet::new()));
         let app = axum::Router::new().route(
             "/push/{browser}",
             axum::routing::post(
                 move |Path(browser): Path<String>, headers: HeaderMap, body: Bytes| {
-                    let gone = browser.starts_with("gone");
+                    let answer = if browser.starts_with("gone") {
+                        (StatusCode::GONE, "")
+                    } else if browser.starts_with("down") {
+                        (StatusCode::SERVICE_UNAVAILABLE, "0")
+                    } else if browser.starts_with("busy")
+                        && refused.lock().unwrap().insert(browser.clone())
+                    {
+                        (StatusCode::TOO_MANY_REQUESTS, "1")
+                    } else {
+                        (StatusCode::CREATED, "")
+                    };
                     let _ = tell.send(Pushed {
                         browser,
                         headers,
                         body: body.to_vec(),
                     });
                     async move {
-                        if gone {
-                            StatusCode::GONE
-                        } else {
-                            StatusCode::CREATED
+                        match answer {
+                            (status, "") => status.into_response(),
+                            (status, wait) => (status, [("retry-after", wait)]).into_response(),
                         }
                     }
                 },
@@ -63,7 +78,7 @@ impl PushService {
     }
 
     /// The next push, within a few seconds.
-    async fn next(&mut self) -> Pushed {
+    pub async fn next(&mut self) -> Pushed {
         tokio::time::timeout(Duration::from_secs(10), self.pushes.recv())
             .await
             .expect("a push within 10 s")
@@ -82,14 +97,14 @@ impl PushService {
 }
 
 /// A browser's side of a subscription: its key pair and secret.
-struct Browser {
+pub struct Browser {
     name: String,
     secret: p256::SecretKey,
     auth: [u8; 16],
 }
 
 impl Browser {
-    fn new(name: &str) -> Self {
+    pub fn new(name: &str) -> Self {
         let mut auth = [0u8; 16];
         auth.iter_mut()
             .enumerate()
@@ -114,7 +129,7 @@ impl Browser {
     }
 
     /// Decrypts a push, as the browser does.
-    fn open(&self, pushed: &Pushed) -> Value {
+    pub fn open(&self, pushed: &Pushed) -> Value {
         assert_eq!(pushed.browser, self.name);
         let auth = Auth::from(self.auth);
         let plain = web_push_native::decrypt(pushed.body.clone(), &self.secret, &auth).unwrap();
@@ -124,7 +139,7 @@ impl Browser {
 
 /// A server that pushes, with a VAPID key of its own, to push services on loopback over plain
 /// HTTP.
-async fn pushing_server() -> (TestApp, p256::SecretKey) {
+pub async fn pushing_server() -> (TestApp, p256::SecretKey) {
     let key = p256::SecretKey::random(&mut p256::elliptic_curve::rand_core::OsRng);
     let encoded = URL_SAFE_NO_PAD.encode(key.to_bytes());
     let app = TestApp::spawn_with(|config| {
@@ -136,7 +151,7 @@ async fn pushing_server() -> (TestApp, p256::SecretKey) {
     (app, key)
 }
 
-async fn subscribe(app: &TestApp, who: &Person, browser: &Browser, service: &PushService) {
+pub async fn subscribe(app: &TestApp, who: &Person, browser: &Browser, service: &PushService) {
     let res = app
         .post(
             who,
@@ -390,4 +405,59 @@ async fn a_vapid_key_needs_a_subject_and_must_be_a_key() {
         assert!(said.contains("VAPID_"), "{said}");
         assert!(!said.contains("database"), "{said}");
     }
+}
+
+#[tokio::test]
+async fn a_push_its_service_cannot_take_now_is_tried_again_while_it_is_still_news() {
+    let mut service = PushService::start().await;
+    let (app, _) = pushing_server().await;
+    let [ann, bob, cat, dan, eve] = app.people(["ann", "bob", "cat", "dan", "eve"]).await;
+    let browsers = [
+        (&bob, Browser::new("busy-bob")),
+        (&cat, Browser::new("busy-cat")),
+        (&dan, Browser::new("busy-dan")),
+        (&eve, Browser::new("down-eve")),
+    ];
+    for (who, browser) in &browsers {
+        subscribe(&app, who, browser, &service).await;
+    }
+    let [(_, bob_phone), (_, cat_phone), (_, dan_phone), (_, eve_phone)] = &browsers;
+
+    // Refused once (429, `Retry-After: 1`): tried again a second later, and taken.
+    let to_bob = app.direct(&ann, &bob).await;
+    app.send(&ann, to_bob, "one").await;
+    assert_eq!(bob_phone.open(&service.next().await)["body"], "one");
+    let refused = std::time::Instant::now();
+    assert_eq!(bob_phone.open(&service.next().await)["body"], "one");
+    assert!(refused.elapsed() >= Duration::from_millis(900));
+
+    // A newer message of the conversation went out meanwhile: the older is not tried again
+    // (with the same `Topic` it would replace the newer at the push service).
+    let to_cat = app.direct(&ann, &cat).await;
+    app.send(&ann, to_cat, "old").await;
+    assert_eq!(cat_phone.open(&service.next().await)["body"], "old");
+    app.send(&ann, to_cat, "new").await;
+    assert_eq!(cat_phone.open(&service.next().await)["body"], "new");
+    // Read on another device meanwhile: not tried again either.
+    let to_dan = app.direct(&ann, &dan).await;
+    let sent = app.send(&ann, to_dan, "read it").await;
+    assert_eq!(dan_phone.open(&service.next().await)["body"], "read it");
+    let read = app
+        .post(
+            &dan,
+            &format!("/api/conversations/{to_dan}/read"),
+            json!({"seq": sent["seq"]}),
+        )
+        .await;
+    assert_eq!(read.status(), StatusCode::NO_CONTENT);
+
+    // Never taken (503, `Retry-After: 0`): tried three times more, then given up.
+    let to_eve = app.direct(&ann, &eve).await;
+    app.send(&ann, to_eve, "anyone?").await;
+    for _ in 0..4 {
+        assert_eq!(eve_phone.open(&service.next().await)["body"], "anyone?");
+    }
+    // Past the retries of Cat's and Dan's pushes: none was made.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert!(service.pushes.try_recv().is_err(), "no other push");
 }

@@ -362,6 +362,20 @@ impl Live {
                     posts.insert(post.id, post);
                 });
             }
+            ServerEvent::ConversationMuted {
+                conversation_id,
+                muted,
+                muted_until,
+            } => {
+                // Muted or unmuted on another device (or this one): the list shows it.
+                self.reload_list();
+                if let Some(chat) = self.open_chat(conversation_id) {
+                    chat.details.update(|c| {
+                        c.muted = muted;
+                        c.muted_until = muted_until;
+                    });
+                }
+            }
             ServerEvent::UserOnline { user_id } | ServerEvent::UserOffline { user_id } => {
                 let online = matches!(event, ServerEvent::UserOnline { .. });
                 self.presence.update(|presence| {
@@ -393,7 +407,8 @@ impl Live {
     }
 
     /// Tells the user of someone else's message they cannot see: in another conversation than
-    /// the open one, or with the page hidden. A click opens its conversation.
+    /// the open one, or with the page hidden, unless they muted it. A click opens its
+    /// conversation.
     #[cfg(feature = "hydrate")]
     fn notify(self, message: &Message) {
         let hidden = leptos::prelude::document().hidden();
@@ -407,6 +422,7 @@ impl Live {
         // Made as a push's is (`PushNotification::of`), so one replaces the other.
         let show = move |conversation: Option<Conversation>| {
             let note = match conversation {
+                Some(conversation) if notify::muted(&conversation) => return,
                 Some(conversation) => protocol::PushNotification::of(&conversation, &message, me),
                 None => protocol::PushNotification::unnamed(&message),
             };

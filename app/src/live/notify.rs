@@ -26,6 +26,15 @@ fn supported() -> bool {
     .unwrap_or(false)
 }
 
+/// The user muted the conversation (as the page last heard), and the mute has not run out.
+pub fn muted(conversation: &protocol::Conversation) -> bool {
+    conversation.muted
+        && conversation
+            .muted_until
+            .as_deref()
+            .is_none_or(|until| js_sys::Date::parse(until) > js_sys::Date::now())
+}
+
 /// The user may still be asked.
 pub fn askable() -> bool {
     supported() && Notification::permission() == NotificationPermission::Default

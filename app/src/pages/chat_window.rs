@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use protocol::{Conversation, ConversationId, ConversationKind, Message, Post, Role, User, UserId};
 
 use super::group_details::GroupDetails;
+use super::mute::MuteButton;
 use super::pane::alert;
 
 use crate::live::{Live, OpenChat};
@@ -163,6 +164,9 @@ pub fn ChatWindow(
                             </button>
                         }
                     })}
+                // Type-erased: the window's view type is otherwise too deep for the compiler's
+                // layout queries.
+                {view! { <MuteButton chat /> }.into_any()}
             </header>
             {move || {
                 members_shown

@@ -10,6 +10,7 @@ use protocol::{Conversation, ConversationId, ConversationKind, ConversationList,
 
 use super::chat_window::ChatWindow;
 use super::help_requests::{HelpRequests, PostsResource};
+use super::mute::BellOff;
 use super::new_conversation::NewConversation;
 use crate::conversations::my_conversations;
 use crate::live::Live;
@@ -228,7 +229,8 @@ fn ConversationNav(
     list: ListResource,
     open_id: Memo<Option<i64>>,
     live: Live,
-    /// Set to the unread messages of the list's first page whenever it is shown unfiltered.
+    /// Set to the unread messages of the list's first page whenever it is shown unfiltered, muted
+    /// conversations left out.
     unread: RwSignal<i64>,
 ) -> impl IntoView {
     let ListFilter { query, unread_only } = filter;
@@ -272,7 +274,14 @@ fn ConversationNav(
                         || unread_only.get_untracked();
                     let page = list.await;
                     if let (Ok(page), false) = (&page, filtered) {
-                        unread.set(page.conversations.iter().map(|c| c.unread_count).sum());
+                        // Muted conversations wait quietly: not counted in the tab's title.
+                        unread.set(
+                            page.conversations
+                                .iter()
+                                .filter(|c| !c.muted)
+                                .map(|c| c.unread_count)
+                                .sum(),
+                        );
                     }
                     match page {
                         Ok(page) if page.conversations.is_empty() => {
@@ -325,6 +334,7 @@ fn ConversationItem(
         None => "No messages yet".to_owned(),
     };
     let unread = conversation.unread_count;
+    let muted = conversation.muted;
     let id = conversation.id.0;
     let open = move || open_id.get() == Some(id);
     view! {
@@ -341,11 +351,25 @@ fn ConversationItem(
                     <span class="visually-hidden">"Online"</span>
                 </span>
             </Show>
-            <span class="preview">{preview}</span>
+            <span class="preview">
+                {muted
+                    .then(|| {
+                        view! {
+                            <span class="muted-mark" role="img" aria-label="Muted" title="Muted">
+                                <BellOff />
+                            </span>
+                        }
+                    })}
+                {preview}
+            </span>
             {(unread > 0)
                 .then(|| {
                     view! {
-                        <span class="badge" aria-label=format!("{unread} unread")>
+                        <span
+                            class="badge"
+                            class:quiet=muted
+                            aria-label=format!("{unread} unread")
+                        >
                             {unread}
                         </span>
                     }

@@ -3,6 +3,7 @@ mod chat_window;
 mod group_details;
 mod help_requests;
 mod home;
+mod mute;
 mod new_conversation;
 mod not_found;
 mod pane;

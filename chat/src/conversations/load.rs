@@ -16,9 +16,9 @@ use protocol::{
 };
 use sqlx::{AnyConnection, Connection, QueryBuilder, Row};
 
-use super::snapshots::{Member, Rendered, Snapshot};
+use super::snapshots::{Member, Own, Rendered, Snapshot};
 use crate::accounts::Name;
-use crate::storage::{like_pattern, parse_cursor, rfc3339};
+use crate::storage::{like_pattern, now_ms, parse_cursor, rfc3339};
 use crate::{Chat, Error, Result};
 
 /// Filters and paging for the conversation list.
@@ -78,7 +78,7 @@ fn page_query(
         .push_bind(page_rows(limit));
     q.push(
         ") SELECT json_group_array(json_array(c.id, c.version, page.activity_at, \
-         CASE WHEN c.last_seq > page.last_read_seq THEN \
+         page.muted_until, CASE WHEN c.last_seq > page.last_read_seq THEN \
          (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id \
           AND m.seq > page.last_read_seq AND m.deleted = 0 AND m.sender_id <> ",
     )
@@ -118,7 +118,7 @@ WHERE c.id IN (SELECT value FROM json_each(?))";
 
 /// One walk of the list's page: `me`'s memberships of one [`Walk`] that pass the filters, after
 /// `cursor`, in list order, at most a page and one of them, as rows (`id`, `last_read_seq`,
-/// `activity_at`).
+/// `muted_until`, `activity_at`).
 fn push_walk(
     q: &mut QueryBuilder<'_, sqlx::Any>,
     me: UserId,
@@ -134,7 +134,7 @@ fn push_walk(
     let text = query.q.as_deref().map(str::trim).filter(|t| !t.is_empty());
     q.push(format_args!(
         "SELECT p.conversation_id AS id, p.last_read_seq AS last_read_seq, \
-         {activity} AS activity_at FROM participants p"
+         p.muted_until AS muted_until, {activity} AS activity_at FROM participants p"
     ));
     // The kept walk reads the index alone unless a filter needs the conversation: joined
     // anyway, each row of the page cost a lookup more.
@@ -333,7 +333,8 @@ fn snapshot(row: SnapshotRow, names: &HashMap<i64, Arc<Name>>) -> Result<Snapsho
         members,
         rendered: Rendered::default(),
     };
-    snapshot.rendered = Rendered::new(&conversation(row.id, 0, &snapshot, &HashSet::new()))
+    let nobody = Own::default();
+    snapshot.rendered = Rendered::new(&conversation(row.id, &nobody, &snapshot, &HashSet::new()))
         .map_err(Error::internal)?;
     Ok(snapshot)
 }
@@ -349,10 +350,11 @@ pub(crate) struct Page {
 impl Page {
     /// The page's conversations as the viewer sees them.
     pub(crate) fn conversations(&self) -> Vec<Conversation> {
+        let now = now_ms();
         self.rows
             .iter()
             .zip(&self.snapshots)
-            .map(|(row, snapshot)| conversation(row.id, row.unread_count, snapshot, &self.online))
+            .map(|(row, snapshot)| conversation(row.id, &row.own(now), snapshot, &self.online))
             .collect()
     }
 
@@ -361,6 +363,7 @@ impl Page {
     pub(crate) fn to_json(&self) -> Result<Vec<u8>> {
         let size: usize = self.snapshots.iter().map(|s| s.rendered.len() + 64).sum();
         let mut out = Vec::with_capacity(size + 64);
+        let now = now_ms();
         out.extend_from_slice(b"{\"conversations\":[");
         for (i, (row, snapshot)) in self.rows.iter().zip(&self.snapshots).enumerate() {
             if i > 0 {
@@ -370,7 +373,7 @@ impl Page {
                 .members
                 .iter()
                 .map(|member| self.online.contains(&member.user));
-            snapshot.rendered.write(&mut out, online, row.unread_count);
+            snapshot.rendered.write(&mut out, online, &row.own(now));
         }
         out.extend_from_slice(b"],\"next_cursor\":");
         serde_json::to_writer(&mut out, &self.next_cursor).map_err(Error::internal)?;
@@ -379,14 +382,9 @@ impl Page {
     }
 }
 
-/// A conversation as `me` sees it: its snapshot, with the viewer's own unread count and
-/// everyone's presence now.
-fn conversation(
-    id: i64,
-    unread_count: i64,
-    snapshot: &Snapshot,
-    online: &HashSet<UserId>,
-) -> Conversation {
+/// A conversation as `me` sees it: its snapshot, with the viewer's own values and everyone's
+/// presence now.
+fn conversation(id: i64, own: &Own, snapshot: &Snapshot, online: &HashSet<UserId>) -> Conversation {
     let participants = snapshot
         .members
         .iter()
@@ -409,7 +407,9 @@ fn conversation(
         participants,
         last_message: snapshot.last_message.clone(),
         last_seq: snapshot.last_seq,
-        unread_count,
+        unread_count: own.unread_count,
+        muted: own.muted,
+        muted_until: own.muted_until.clone(),
         updated_at: rfc3339(snapshot.updated_at),
         version: snapshot.version,
     }
@@ -421,7 +421,14 @@ struct PageRow {
     id: i64,
     version: i64,
     activity_at: i64,
+    muted_until: Option<i64>,
     unread_count: i64,
+}
+
+impl PageRow {
+    fn own(&self, now: i64) -> Own {
+        Own::new(self.unread_count, self.muted_until, now)
+    }
 }
 
 /// One conversation in the order [`SNAPSHOTS_SQL`]'s `json_array` lists the columns.

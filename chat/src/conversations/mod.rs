@@ -2,6 +2,7 @@
 
 mod access;
 mod load;
+mod mute;
 mod participants;
 mod snapshots;
 
@@ -17,7 +18,8 @@ use crate::storage::{is_unique_violation, now_ms};
 use crate::{Chat, Error, Result};
 pub(crate) use access::{membership, Membership};
 pub use load::ListQuery;
-pub(crate) use snapshots::Snapshots;
+pub(crate) use mute::mute_now;
+pub(crate) use snapshots::{Own, Snapshots};
 
 impl Chat {
     /// Creates a conversation, or for direct and post-linked ones returns the existing one.

@@ -46,23 +46,46 @@ pub(crate) struct Snapshot {
     pub rendered: Rendered,
 }
 
+/// What a conversation shows its viewer alone: their unread count and their mute.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub(crate) struct Own {
+    pub unread_count: i64,
+    pub muted: bool,
+    pub muted_until: Option<String>,
+}
+
+impl Own {
+    /// The viewer's values, with their stored mute as it stands at `now`.
+    pub(crate) fn new(unread_count: i64, muted_until: Option<i64>, now: i64) -> Self {
+        let (muted, muted_until) = super::mute_now(muted_until, now);
+        Self {
+            unread_count,
+            muted,
+            muted_until,
+        }
+    }
+}
+
 /// A conversation as the list's JSON, cut where each viewer's own values go: everyone's
-/// presence now and the viewer's unread count. Written out, a page costs copies; serialized
+/// presence now, and the viewer's unread count and mute ([`Own`]). Written out, a page costs copies; serialized
 /// anew, hundreds of participants' names cost escaping and allocation on every call, a fifth
 /// of a served list's time (BENCHMARKS.md).
 #[derive(Debug, Default)]
 pub(crate) struct Rendered {
     /// The JSON without the viewer's values.
     text: Box<str>,
-    /// Where they go in `text`: each member's `online`, in member order, then `unread_count`.
+    /// Where they go in `text`: each member's `online`, in member order, then `unread_count`
+    /// with the mute that follows it.
     holes: Box<[usize]>,
 }
 
 impl Rendered {
     const ONLINE: &str = ",\"online\":";
     const UNREAD: &str = ",\"unread_count\":";
+    /// What [`Own::default`] serializes to after `UNREAD`.
+    const NOBODYS: &str = "0,\"muted\":false,\"muted_until\":null";
 
-    /// Cuts `conversation`, serialized with everyone offline and nothing unread. In
+    /// Cuts `conversation`, serialized with everyone offline, nothing unread and no mute. In
     /// serde_json's output a quote inside a string is always escaped, so `,"online":` (a comma,
     /// then an unescaped quote) is a key wherever it is found, never a piece of a name; and
     /// only a participant's user has that key, only a conversation `unread_count`.
@@ -74,7 +97,14 @@ impl Rendered {
         for _ in &conversation.participants {
             rest = cut(rest, Self::ONLINE, "false", '}', &mut text, &mut holes)?;
         }
-        rest = cut(rest, Self::UNREAD, "0", ',', &mut text, &mut holes)?;
+        rest = cut(
+            rest,
+            Self::UNREAD,
+            Self::NOBODYS,
+            ',',
+            &mut text,
+            &mut holes,
+        )?;
         text.push_str(rest);
         Ok(Self {
             text: text.into(),
@@ -87,7 +117,7 @@ impl Rendered {
         &self,
         out: &mut Vec<u8>,
         online: impl IntoIterator<Item = bool>,
-        unread: i64,
+        own: &Own,
     ) {
         let text = self.text.as_bytes();
         let Some((&last, members)) = self.holes.split_last() else {
@@ -101,7 +131,12 @@ impl Rendered {
         }
         out.extend_from_slice(&text[from..last]);
         // Writing to a Vec never fails.
-        let _ = write!(out, "{unread}");
+        let _ = write!(
+            out,
+            "{},\"muted\":{},\"muted_until\":",
+            own.unread_count, own.muted
+        );
+        let _ = serde_json::to_writer(&mut *out, &own.muted_until);
         out.extend_from_slice(&text[last..]);
     }
 
@@ -253,6 +288,8 @@ mod tests {
             }),
             last_seq: 3,
             unread_count: 0,
+            muted: false,
+            muted_until: None,
             updated_at: "2026-12-03T00:00:00.000Z".into(),
             version: 12,
         }
@@ -262,18 +299,26 @@ mod tests {
     fn rendered_gives_the_bytes_serde_gives_for_every_viewer() {
         let plain = tricky();
         let rendered = Rendered::new(&plain).unwrap();
-        for (online, unread) in [
-            ([false, false, false, false], 0),
-            ([true, false, true, true], 7),
-            ([true, true, true, true], -1),
+        let muted_until = Some("2027-01-15T08:00:00.000Z".to_owned());
+        for (online, unread_count, muted, muted_until) in [
+            ([false, false, false, false], 0, false, None),
+            ([true, false, true, true], 7, true, None),
+            ([true, true, true, true], -1, true, muted_until),
         ] {
+            let own = Own {
+                unread_count,
+                muted,
+                muted_until,
+            };
             let mut seen = plain.clone();
             for (participant, online) in seen.participants.iter_mut().zip(online) {
                 participant.user.online = online;
             }
-            seen.unread_count = unread;
+            seen.unread_count = own.unread_count;
+            seen.muted = own.muted;
+            seen.muted_until.clone_from(&own.muted_until);
             let mut out = Vec::new();
-            rendered.write(&mut out, online, unread);
+            rendered.write(&mut out, online, &own);
             assert_eq!(
                 String::from_utf8(out).unwrap(),
                 serde_json::to_string(&seen).unwrap()
@@ -288,7 +333,7 @@ mod tests {
         plain.unread_count = 0;
         let rendered = Rendered::new(&plain).unwrap();
         let mut out = Vec::new();
-        rendered.write(&mut out, [], 0);
+        rendered.write(&mut out, [], &Own::default());
         assert_eq!(out, serde_json::to_vec(&plain).unwrap());
     }
 

@@ -12,6 +12,8 @@ use protocol::{Conversation, ConversationId, Message, ServerEvent, UserId};
 use sqlx::Row;
 use tokio::time::Instant;
 
+use crate::conversations::Own;
+use crate::storage::now_ms;
 use crate::{Chat, Result, Viewer};
 pub use hub::{ConnId, Frame, Frames, Guard, Hub, Kick, Queued, Registration};
 
@@ -294,8 +296,8 @@ impl Chat {
         }
     }
 
-    /// `conversation:updated` to every participant, each with their own unread count, and to
-    /// `removed` (who then sees themselves gone). One serialisation per distinct unread count,
+    /// `conversation:updated` to every participant, each with their own unread count and mute,
+    /// and to `removed` (who then sees themselves gone). One serialisation per distinct pair,
     /// not per person: a big group costs a handful.
     pub(crate) async fn publish_conversation(&self, id: ConversationId, removed: Option<UserId>) {
         if let Err(e) = self.try_publish_conversation(id, removed).await {
@@ -308,42 +310,50 @@ impl Chat {
         id: ConversationId,
         removed: Option<UserId>,
     ) -> Result<()> {
-        // A row per distinct unread count, not per participant: each row is a hop from
-        // SQLite's thread ([`participant_ids`]).
+        // A row per distinct unread count and mute, not per participant: each row is a hop
+        // from SQLite's thread ([`participant_ids`]).
         let rows = sqlx::query(
-            "SELECT unread, group_concat(user_id) AS ids FROM (SELECT p.user_id, \
-             (SELECT count(*) FROM messages m WHERE m.conversation_id = p.conversation_id \
-             AND m.seq > p.last_read_seq AND m.deleted = 0 AND m.sender_id <> p.user_id) AS unread \
-             FROM participants p WHERE p.conversation_id = ?) GROUP BY unread",
+            "SELECT unread, muted_until, group_concat(user_id) AS ids FROM (SELECT p.user_id, \
+             p.muted_until, (SELECT count(*) FROM messages m \
+             WHERE m.conversation_id = p.conversation_id AND m.seq > p.last_read_seq \
+             AND m.deleted = 0 AND m.sender_id <> p.user_id) AS unread \
+             FROM participants p WHERE p.conversation_id = ?) GROUP BY unread, muted_until",
         )
         .bind(id.0)
         .fetch_all(&mut *self.db().read.acquire().await?)
         .await?;
         self.db().settle_read().await?;
-        let mut by_unread: HashMap<i64, Vec<UserId>> = HashMap::new();
+        let now = now_ms();
+        let mut by_own: HashMap<Own, Vec<UserId>> = HashMap::new();
         for row in &rows {
             let ids: Option<String> = row.try_get("ids")?;
-            by_unread.insert(row.try_get("unread")?, parse_ids(ids.as_deref())?);
+            let own = Own::new(row.try_get("unread")?, row.try_get("muted_until")?, now);
+            by_own
+                .entry(own)
+                .or_default()
+                .extend(parse_ids(ids.as_deref())?);
         }
-        let Some(anyone) = by_unread.values().flatten().next().copied() else {
+        let Some(anyone) = by_own.values().flatten().next().copied() else {
             return Ok(());
         };
         let base = self.conversation(anyone, id).await?;
-        let send = |users: &[UserId], unread: i64| {
+        let send = |users: &[UserId], own: &Own| {
             let conversation = Conversation {
-                unread_count: unread,
+                unread_count: own.unread_count,
+                muted: own.muted,
+                muted_until: own.muted_until.clone(),
                 ..base.clone()
             };
             self.live()
                 .hub
                 .to_users(users, &ServerEvent::ConversationUpdated { conversation });
         };
-        for (unread, users) in &by_unread {
-            send(users, *unread);
+        for (own, users) in &by_own {
+            send(users, own);
         }
         if let Some(gone) = removed {
             self.live().hub.leave_all(gone, id);
-            send(&[gone], 0);
+            send(&[gone], &Own::default());
         }
         Ok(())
     }

@@ -62,6 +62,8 @@ pub(crate) struct Push {
     vapid: Vapid,
     services: Services,
     client: reqwest::Client,
+    /// Places for pushes waiting to be tried again (`deliver::RETRIES_WAITING`).
+    retries: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl Push {
@@ -80,6 +82,7 @@ impl Push {
             vapid,
             services: settings.services.clone(),
             client,
+            retries: std::sync::Arc::new(tokio::sync::Semaphore::new(deliver::RETRIES_WAITING)),
         })
     }
 }
