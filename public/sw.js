@@ -1,7 +1,8 @@
 // Confab's service worker. It shows the notifications a page may not show itself (Android's
 // browsers allow them only from a service worker), and those of messages pushed while no page
-// of the app is on screen (Web Push), and opens the conversation one is about when it is
-// clicked. It caches nothing and answers no request: the network is always asked.
+// of the app is on screen (Web Push), opens the conversation one is about when it is clicked,
+// and keeps the browser subscribed to pushes when its push service replaces a subscription.
+// It caches nothing and answers no request: the network is always asked.
 
 self.addEventListener("install", () => self.skipWaiting());
 self.addEventListener("activate", (event) => event.waitUntil(self.clients.claim()));
@@ -53,4 +54,42 @@ async function open(url) {
   page.postMessage({ open: url.pathname });
   // Allowed only while a click is handled; the page opens the conversation either way.
   await page.focus().catch(() => {});
+}
+
+// A push service may end a subscription and offer another (Firefox does, when it renews the
+// browser's keys): the worker subscribes again with the server's key and tells the server, so
+// pushes go on without waiting for the user's next visit.
+self.addEventListener("pushsubscriptionchange", (event) => {
+  // Started before `waitUntil`, which keeps the worker alive until it is done.
+  const renewed = renew(event.oldSubscription, event.newSubscription);
+  event.waitUntil(renewed);
+});
+
+/** Saves the subscription that replaces `old` (made here if the browser offers none), under
+ * the session signed in, and forgets `old`. */
+async function renew(old, fresh) {
+  let subscription = fresh;
+  if (!subscription) {
+    const answer = await fetch("/api/push/key");
+    // The server no longer pushes.
+    if (!answer.ok) return;
+    const { public_key: key } = await answer.json();
+    subscription = await self.registration.pushManager.subscribe({
+      userVisibleOnly: true,
+      applicationServerKey: key,
+    });
+  }
+  const json = { "content-type": "application/json" };
+  await fetch("/api/push/subscriptions", {
+    method: "POST",
+    headers: json,
+    body: JSON.stringify(subscription.toJSON()),
+  });
+  if (old && old.endpoint !== subscription.endpoint) {
+    await fetch("/api/push/subscriptions", {
+      method: "DELETE",
+      headers: json,
+      body: JSON.stringify({ endpoint: old.endpoint }),
+    });
+  }
 }

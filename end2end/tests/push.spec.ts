@@ -158,4 +158,70 @@ test.describe("allowed, with a push service", () => {
     expect(await notes()).toHaveLength(1);
     service.close();
   });
+
+  test("the worker renews a subscription its push service replaced", async ({
+    context,
+    page,
+    request,
+  }) => {
+    const service = await pushService();
+    const keys = createECDH("prime256v1");
+    keys.generateKeys();
+    const auth = randomBytes(16);
+    const subscriptionAt = (name: string) => ({
+      endpoint: `${service.base}/push/${name}`,
+      expirationTime: null,
+      keys: { p256dh: base64url(keys.getPublicKey()), auth: base64url(auth) },
+    });
+    const old = subscriptionAt("ann-old");
+    await page.addInitScript((subscription) => {
+      PushManager.prototype.subscribe = async () =>
+        ({ ...subscription, toJSON: () => subscription }) as unknown as PushSubscription;
+    }, old);
+    const ann = await register(page.request, "Ann");
+    const bob = await writesTo(request, "Bob", ann);
+    const saved = page.waitForResponse((r) => r.url().includes("/rpc/save_push_subscription"));
+    const started = context.waitForEvent("serviceworker");
+    await page.goto("/");
+    expect((await saved).status()).toBe(200);
+    const worker = context.serviceWorkers()[0] ?? (await started);
+
+    // The push service ends the old subscription and offers none: the worker makes one with
+    // the server's key (in the test, at the test's service) and saves it.
+    await worker.evaluate(
+      ({ fresh, old }) => {
+        const scope = self as unknown as { __asked: unknown };
+        PushManager.prototype.subscribe = async (options) => {
+          scope.__asked = {
+            userVisibleOnly: options?.userVisibleOnly,
+            key: options?.applicationServerKey,
+          };
+          return { ...fresh, toJSON: () => fresh } as unknown as PushSubscription;
+        };
+        const change = new ExtendableEvent("pushsubscriptionchange");
+        Object.defineProperty(change, "oldSubscription", { value: old });
+        Object.defineProperty(change, "newSubscription", { value: null });
+        // Made here, the event is not trusted: its `waitUntil` throws, after the work started.
+        self.dispatchEvent(change);
+      },
+      { fresh: subscriptionAt("ann-new"), old },
+    );
+    const key = (await (await request.get("/api/push/key")).json()).public_key;
+    await expect
+      .poll(() => worker.evaluate(() => (self as unknown as { __asked: unknown }).__asked))
+      .toEqual({ userVisibleOnly: true, key });
+
+    // Bob's message goes to the new subscription only: the old one was forgotten.
+    await expect
+      .poll(async () => {
+        service.pushes.length = 0;
+        await send(request, bob.person.token, bob.id, "Still there?");
+        await page.waitForTimeout(300);
+        return service.pushes.map((pushed) => pushed.path);
+      })
+      .toEqual(["/push/ann-new"]);
+    const note = JSON.parse(decrypt(service.pushes[0].body, keys, auth));
+    expect(note.body).toBe("Still there?");
+    service.close();
+  });
 });

@@ -74,7 +74,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
             app::shell,
         ))
-        .layer(middleware::from_fn(security::revalidate_static_files));
+        .layer(middleware::from_fn(security::static_file_headers));
 
     let app = Router::new()
         .route("/ws", axum::routing::get(crate::live::ws::upgrade))

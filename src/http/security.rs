@@ -155,14 +155,26 @@ impl HttpBody for Deadline {
 }
 
 /// The built WASM, JS and CSS keep their names between builds, so browsers must revalidate them
-/// (a cheap 304) rather than run a stale bundle against new server-rendered HTML.
-pub async fn revalidate_static_files(request: Request, next: Next) -> Response {
-    let is_pkg = request.uri().path().starts_with("/pkg/");
+/// (a cheap 304) rather than run a stale bundle against new server-rendered HTML. The service
+/// worker runs under its own response's CSP: it may talk to its own origin (renewing a push
+/// subscription), and nothing else.
+pub async fn static_file_headers(request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let is_pkg = path.starts_with("/pkg/");
+    let is_worker = path == "/sw.js";
     let mut response = next.run(request).await;
     if is_pkg {
         response.headers_mut().insert(
             header::CACHE_CONTROL,
             header::HeaderValue::from_static("no-cache"),
+        );
+    }
+    if is_worker {
+        response.headers_mut().insert(
+            header::CONTENT_SECURITY_POLICY,
+            header::HeaderValue::from_static(
+                "default-src 'none'; connect-src 'self'; frame-ancestors 'none'",
+            ),
         );
     }
     response

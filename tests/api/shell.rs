@@ -33,6 +33,16 @@ async fn every_response_carries_security_headers_and_a_request_id() {
 }
 
 #[tokio::test]
+async fn the_service_worker_may_reach_its_own_origin_and_nothing_else() {
+    let app = TestApp::spawn().await;
+    let res = app.client.get(app.url("/sw.js")).send().await.unwrap();
+    assert_eq!(
+        res.headers()["content-security-policy"],
+        "default-src 'none'; connect-src 'self'; frame-ancestors 'none'"
+    );
+}
+
+#[tokio::test]
 async fn pages_allow_the_wasm_and_only_their_own_inline_scripts() {
     let app = TestApp::spawn().await;
     let res = app.client.get(app.url("/signin")).send().await.unwrap();
