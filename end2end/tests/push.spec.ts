@@ -55,6 +55,19 @@ function decrypt(body: Buffer, browser: ReturnType<typeof createECDH>, auth: Buf
   return plain.subarray(0, end).toString();
 }
 
+/** A browser's keys, and its subscription called `name` at `service`, as `toJSON()` gives it. */
+function browserOf(service: { base: string }) {
+  const keys = createECDH("prime256v1");
+  keys.generateKeys();
+  const auth = randomBytes(16);
+  const subscription = (name: string) => ({
+    endpoint: `${service.base}/push/${name}`,
+    expirationTime: null,
+    keys: { p256dh: base64url(keys.getPublicKey()), auth: base64url(auth) },
+  });
+  return { keys, auth, subscription };
+}
+
 test.describe("allowed, with a push service", () => {
   test.use({ permissions: ["notifications"] });
 
@@ -64,14 +77,8 @@ test.describe("allowed, with a push service", () => {
     request,
   }) => {
     const service = await pushService();
-    const keys = createECDH("prime256v1");
-    keys.generateKeys();
-    const auth = randomBytes(16);
-    const subscription = {
-      endpoint: `${service.base}/push/ann-phone`,
-      expirationTime: null,
-      keys: { p256dh: base64url(keys.getPublicKey()), auth: base64url(auth) },
-    };
+    const { keys, auth, subscription: subscriptionAt } = browserOf(service);
+    const subscription = subscriptionAt("ann-phone");
     // The browser's push service is the test's; what the page asked for is noted.
     await page.addInitScript((subscription) => {
       PushManager.prototype.subscribe = async function (options) {
@@ -165,14 +172,7 @@ test.describe("allowed, with a push service", () => {
     request,
   }) => {
     const service = await pushService();
-    const keys = createECDH("prime256v1");
-    keys.generateKeys();
-    const auth = randomBytes(16);
-    const subscriptionAt = (name: string) => ({
-      endpoint: `${service.base}/push/${name}`,
-      expirationTime: null,
-      keys: { p256dh: base64url(keys.getPublicKey()), auth: base64url(auth) },
-    });
+    const { keys, auth, subscription: subscriptionAt } = browserOf(service);
     const old = subscriptionAt("ann-old");
     await page.addInitScript((subscription) => {
       PushManager.prototype.subscribe = async () =>
