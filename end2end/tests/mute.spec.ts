@@ -30,7 +30,7 @@ test("a muted conversation is quiet on every device until unmuted", async ({
   // Muted from Bob's window, until Ann unmutes it.
   await page.goto(`/c/${bob.id}`);
   let chat = await connectedChat(page);
-  await chat.getByRole("button", { name: "Mute" }).click();
+  await chat.getByRole("button", { name: "Mute", exact: true }).click();
   await page.getByRole("menuitem", { name: "Until I unmute" }).click();
   const unmute = chat.getByRole("button", { name: "Unmute" });
   await expect(unmute).toHaveAttribute("title", "Muted until you unmute it");
@@ -62,7 +62,7 @@ test("a muted conversation is quiet on every device until unmuted", async ({
   await laptop.goto(`/c/${bob.id}`);
   chat = await connectedChat(laptop);
   await chat.getByRole("button", { name: "Unmute" }).click();
-  await expect(chat.getByRole("button", { name: "Mute" })).toBeVisible();
+  await expect(chat.getByRole("button", { name: "Mute", exact: true })).toBeVisible();
   await expect(bobs.getByRole("img", { name: "Muted" })).toHaveCount(0);
   await send(request, bob.person.token, bob.id, "Loud again");
   await expect.poll(async () => (await shown(page)).map((n) => n.body)).toEqual([
@@ -71,7 +71,7 @@ test("a muted conversation is quiet on every device until unmuted", async ({
   ]);
 
   // For a while: the button says until when.
-  await chat.getByRole("button", { name: "Mute" }).click();
+  await chat.getByRole("button", { name: "Mute", exact: true }).click();
   await laptop.getByRole("menuitem", { name: "For 1 hour" }).click();
   await expect(chat.getByRole("button", { name: "Unmute" })).toHaveAttribute(
     "title",
@@ -83,4 +83,28 @@ test("a muted conversation is quiet on every device until unmuted", async ({
   );
   await expect(bobs.getByRole("img", { name: "Muted" })).toBeVisible();
   await laptop.close();
+});
+
+test("a timed mute ends by itself on screen", async ({ page, request }) => {
+  const ann = await register(page.request, "Ann");
+  const bob = await writesTo(request, "Bob", ann);
+  // Muted over REST (the page's cookie), for a few seconds.
+  const until = new Date(Date.now() + 6_000).toISOString();
+  const muted = await page.request.put(`/api/conversations/${bob.id}/mute`, { data: { until } });
+  expect(muted.status()).toBe(200);
+  await page.goto(`/c/${bob.id}`);
+  const chat = await connectedChat(page);
+  await expect(chat.getByRole("button", { name: "Unmute" })).toBeVisible();
+  // Beside the window (not on a phone), the list shows it too, and follows.
+  const wide = (page.viewportSize()?.width ?? 1280) >= 768;
+  const bobs = page
+    .getByRole("navigation", { name: "Conversations" })
+    .getByRole("listitem")
+    .filter({ hasText: bob.person.user.display_name });
+  if (wide) await expect(bobs.getByRole("img", { name: "Muted" })).toBeVisible();
+
+  await expect(chat.getByRole("button", { name: "Mute", exact: true })).toBeVisible({
+    timeout: 10_000,
+  });
+  if (wide) await expect(bobs.getByRole("img", { name: "Muted" })).toHaveCount(0);
 });

@@ -240,7 +240,7 @@ impl Live {
     }
 
     /// Reloads the list soon, once for all the news until then.
-    fn reload_list(self) {
+    pub fn reload_list(self) {
         #[cfg(feature = "hydrate")]
         {
             if self.list_due.try_get_value().unwrap_or(true) {

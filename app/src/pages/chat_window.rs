@@ -166,7 +166,7 @@ pub fn ChatWindow(
                     })}
                 // Type-erased: the window's view type is otherwise too deep for the compiler's
                 // layout queries.
-                {view! { <MuteButton chat /> }.into_any()}
+                {view! { <MuteButton chat live /> }.into_any()}
             </header>
             {move || {
                 members_shown

@@ -7,7 +7,7 @@ use protocol::Conversation;
 
 use super::pane::alert;
 use crate::conversations::{mute_conversation, unmute_conversation};
-use crate::live::OpenChat;
+use crate::live::{Live, OpenChat};
 use crate::session::failure_in;
 
 /// How long a mute lasts, as the menu offers it: minutes, or until unmuted.
@@ -19,7 +19,7 @@ const CHOICES: [(&str, Option<u32>); 4] = [
 ];
 
 #[component]
-pub fn MuteButton(chat: OpenChat) -> impl IntoView {
+pub fn MuteButton(chat: OpenChat, live: Live) -> impl IntoView {
     let id = chat.id.0;
     let menu = RwSignal::new(false);
     let mute = Action::new(move |minutes: &Option<u32>| mute_conversation(id, *minutes));
@@ -35,6 +35,10 @@ pub fn MuteButton(chat: OpenChat) -> impl IntoView {
     };
     Effect::new(move |_| apply(mute.value().get()));
     Effect::new(move |_| apply(unmute.value().get()));
+    #[cfg(feature = "hydrate")]
+    end_on_time(chat, live);
+    #[cfg(not(feature = "hydrate"))]
+    let _ = live;
     let failure = move || failure_in(mute.value()).or_else(|| failure_in(unmute.value()));
     let muted = Memo::new(move |_| chat.details.with(|c| c.muted));
     // The end of a mute in the reader's own time, once in the browser (the server renders UTC,
@@ -104,6 +108,38 @@ pub fn MuteButton(chat: OpenChat) -> impl IntoView {
             {move || alert(failure())}
         </div>
     }
+}
+
+/// A timed mute ends by itself: when it does, the window shows it and the list is read again
+/// (the server then lists the conversation unmuted).
+#[cfg(feature = "hydrate")]
+fn end_on_time(chat: OpenChat, live: Live) {
+    Effect::new(move |_| {
+        let Some(until) = chat
+            .details
+            .with(|c| c.muted.then(|| c.muted_until.clone()).flatten())
+        else {
+            return;
+        };
+        let left = js_sys::Date::parse(&until) - js_sys::Date::now();
+        // Not a time, or further off than a browser's timer reaches (24.8 days): the page is
+        // read again before then anyway.
+        if left.is_nan() || left >= f64::from(i32::MAX) {
+            return;
+        }
+        set_timeout(
+            move || {
+                let _ = chat.details.try_update(|c| {
+                    if c.muted_until.as_deref() == Some(until.as_str()) {
+                        c.muted = false;
+                        c.muted_until = None;
+                    }
+                });
+                live.reload_list();
+            },
+            std::time::Duration::from_millis(left.max(0.0) as u64),
+        );
+    });
 }
 
 /// A bell struck through: muted. Drawn, not an emoji, which a system without an emoji font

@@ -67,9 +67,9 @@ impl Own {
 }
 
 /// A conversation as the list's JSON, cut where each viewer's own values go: everyone's
-/// presence now, and the viewer's unread count and mute ([`Own`]). Written out, a page costs copies; serialized
-/// anew, hundreds of participants' names cost escaping and allocation on every call, a fifth
-/// of a served list's time (BENCHMARKS.md).
+/// presence now, and the viewer's unread count and mute ([`Own`]). Written out, a page costs
+/// copies; serialized anew, hundreds of participants' names cost escaping and allocation on
+/// every call, a fifth of a served list's time (BENCHMARKS.md).
 #[derive(Debug, Default)]
 pub(crate) struct Rendered {
     /// The JSON without the viewer's values.
@@ -83,7 +83,7 @@ impl Rendered {
     const ONLINE: &str = ",\"online\":";
     const UNREAD: &str = ",\"unread_count\":";
     /// What [`Own::default`] serializes to after `UNREAD`.
-    const NOBODYS: &str = "0,\"muted\":false,\"muted_until\":null";
+    const OWN_DEFAULT: &str = "0,\"muted\":false,\"muted_until\":null";
 
     /// Cuts `conversation`, serialized with everyone offline, nothing unread and no mute. In
     /// serde_json's output a quote inside a string is always escaped, so `,"online":` (a comma,
@@ -100,7 +100,7 @@ impl Rendered {
         rest = cut(
             rest,
             Self::UNREAD,
-            Self::NOBODYS,
+            Self::OWN_DEFAULT,
             ',',
             &mut text,
             &mut holes,
@@ -251,6 +251,7 @@ mod tests {
             r#",\"online\":false}"#,
             r#"\"#,
             r#","unread_count":0,"#,
+            r#","unread_count":0,"muted":false,"muted_until":null,"#,
         ];
         let participants = names
             .iter()
@@ -301,9 +302,9 @@ mod tests {
         let rendered = Rendered::new(&plain).unwrap();
         let muted_until = Some("2027-01-15T08:00:00.000Z".to_owned());
         for (online, unread_count, muted, muted_until) in [
-            ([false, false, false, false], 0, false, None),
-            ([true, false, true, true], 7, true, None),
-            ([true, true, true, true], -1, true, muted_until),
+            ([false, false, false, false, false], 0, false, None),
+            ([true, false, true, true, false], 7, true, None),
+            ([true, true, true, true, true], -1, true, muted_until),
         ] {
             let own = Own {
                 unread_count,

@@ -31,6 +31,7 @@ const RETRY_WAITS: [Duration; 3] = [
     Duration::from_secs(5),
     Duration::from_secs(25),
 ];
+/// The longest wait a service's `Retry-After` gets.
 const LONGEST_WAIT: Duration = Duration::from_secs(60);
 /// Pushes waiting to be tried again at most; past it, a push that failed is dropped (logged).
 pub(super) const RETRIES_WAITING: usize = 1024;
@@ -253,7 +254,6 @@ impl Chat {
     async fn push_once(&self, push: &Push, post: &Post) -> Answer {
         let response = match self.send_push(push, post).await {
             Ok(response) => response,
-            // A row that no longer passes the checks (the list of services changed) is as gone.
             Err(Error::Invalid(_)) => return Answer::Gone,
             Err(e) => return Answer::NotNow(None, e.to_string()),
         };
