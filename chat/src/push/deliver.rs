@@ -52,7 +52,6 @@ enum Answer {
 struct Post {
     subscription: Subscription,
     payload: Vec<u8>,
-    topic: String,
     conversation_id: ConversationId,
     message_id: MessageId,
     seq: i64,
@@ -117,7 +116,6 @@ impl Chat {
                 posts.extend(theirs.iter().map(|subscription| Post {
                     subscription: subscription.clone(),
                     payload: payload.clone(),
-                    topic: format!("c{}", job.message.conversation_id),
                     conversation_id: job.message.conversation_id,
                     message_id: job.message.id,
                     seq: job.message.seq,
@@ -299,7 +297,7 @@ impl Chat {
         // A chat message: delivered at once, even to a phone saving its battery.
         headers.insert("urgency", HeaderValue::from_static("high"));
         // One waiting push per conversation: a newer one replaces it at the push service.
-        if let Ok(topic) = HeaderValue::from_str(&post.topic) {
+        if let Ok(topic) = HeaderValue::from_str(&format!("c{}", post.conversation_id)) {
             headers.insert("topic", topic);
         }
         push.client.execute(request).await.map_err(Error::internal)
